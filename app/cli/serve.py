@@ -1,0 +1,45 @@
+"""``serve``: everything a volunteer needs locally, in one command.
+
+Migrates the database, starts the mail catcher (when ``MAIL_CATCHER`` is on), the
+worker process and the web server (waitress), and stops them all together.
+"""
+
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+
+@click.command("serve", help="Migrate, then run web server, worker and (locally) the mail catcher.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-worker", is_flag=True, help="Do not start the worker process.")
+@with_appcontext
+def serve(host, port, no_worker):
+    from waitress import serve as waitress_serve
+
+    from .. import mailcatcher
+
+    app = current_app._get_current_object()
+    upgrade()
+    catcher = None
+    if app.config["MAIL_CATCHER"]:
+        catcher = mailcatcher.start(app.config["MAIL_CATCHER_DIR"], app.config["MAIL_SERVER"],
+                                    app.config["MAIL_PORT"])
+        click.echo(f"mail catcher: smtp://{app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
+                   f", read the mails at http://{host}:{port}/_mails/")
+    worker = None
+    if not no_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"])
+    click.echo(f"vernetzer is running: open http://{host}:{port}/  (Ctrl+C stops it)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8, ident="vernetzer")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
+        if catcher is not None:
+            catcher.stop()

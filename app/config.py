@@ -1,0 +1,42 @@
+"""Embedded defaults. Every value can be overridden from the environment with the
+``FLASK_`` prefix (``FLASK_MAIL_PORT=587``) or in ``.env``; README lists them all."""
+
+DEFAULTS = {
+    # Public address of the service, used in every link that leaves it (mails, calendars).
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite in the instance folder
+    # Mail: the local catcher started by ``flask serve`` listens here.
+    "MAIL_SERVER": "127.0.0.1",
+    "MAIL_PORT": 8025,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_TIMEOUT": 30,
+    "MAIL_DEFAULT_SENDER": "Stadtteilvernetzer Stuttgart <vernetzer@localhost>",
+    # List mail (invitations, announcements) may use its own sender address.
+    "MAIL_LIST_SENDER": None,
+    "MAIL_LIST_ID": "Stadtteilvernetzer Stuttgart <verteiler.vernetzer.localhost>",
+    # Where the mailto: of List-Unsubscribe points; mails there are read by organisers.
+    "MAIL_UNSUBSCRIBE_ADDRESS": "abmelden@localhost",
+    # Local mail catcher (development): SMTP port and where captured mails are kept.
+    "MAIL_CATCHER": False,
+    "MAIL_CATCHER_DIR": None,  # None: instance/mailcatcher
+    # Double opt-in and abuse limits.
+    "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "SUBSCRIBER_LINK_MAX_AGE": 400 * 24 * 3600,  # unsubscribe/preferences links in mails
+    "UNCONFIRMED_RETENTION_DAYS": 7,
+    "CONFIRM_MAILS_PER_ADDRESS": "3/day",
+    "CONFIRM_MAILS_PER_IP": "10/hour",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Outbox delivery.
+    "OUTBOX_MAX_ATTEMPTS": 8,
+    "OUTBOX_RETRY_BASE_SECONDS": 60,
+    # Pages.
+    "BABEL_DEFAULT_LOCALE": "de",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+    "LANGUAGES": ["de", "en"],
+    "FORCE_HTTPS": False,
+    "DISTRICTS_FILE": None,  # None: the Stuttgart districts shipped in app/data
+    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+}

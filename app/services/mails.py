@@ -1,0 +1,104 @@
+"""The mails of the service: one helper that builds a message from a paired
+``templates/email/NAME.txt`` / ``.html`` template, and one small function per mail.
+
+Every mail goes through the outbox (``outbox.enqueue``); nothing is sent here.
+"""
+
+import secrets
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from urllib.parse import quote, urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext as _
+
+from ..models import Subscriber
+from . import outbox
+from .tokens import address_fingerprint, make_token
+
+
+def external_url(path: str) -> str:
+    """An absolute link for use outside the service (mails, calendar files)."""
+    return current_app.config["BASE_URL"] + path
+
+
+def mail_domain() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
+    """The personal links that every mail to a subscriber carries."""
+    payload = {"s": subscriber.id, "h": address_fingerprint(subscriber.email)}
+    unsubscribe = make_token("unsubscribe", payload)
+    preferences = make_token("preferences", payload)
+    return {
+        "unsubscribe_token": unsubscribe,
+        "unsubscribe_url": external_url(f"/abmelden/{unsubscribe}"),
+        "preferences_url": external_url(f"/einstellungen/{preferences}"),
+        "calendar_url": external_url("/kalender.ics"),
+    }
+
+
+def build_message(template: str, subject: str, subscriber: Subscriber, *, sender: str,
+                  **context) -> EmailMessage:
+    """Render ``template`` in the subscriber's language into a text+HTML message
+    with the list headers (RFC 2369, RFC 8058) and a stable Message-ID."""
+    links = subscriber_links(subscriber)
+    with force_locale(subscriber.language):
+        subject = str(subject)
+        context.update(links, subscriber=subscriber, subject=subject)
+        text = render_template(f"email/{template}.txt", **context)
+        html = render_template(f"email/{template}.html", **context)
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = formataddr((subscriber.name or "", subscriber.email))
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(idstring=secrets.token_hex(4), domain=mail_domain())
+    message["List-Id"] = config["MAIL_LIST_ID"]
+    mailto = config["MAIL_UNSUBSCRIBE_ADDRESS"]
+    message["List-Unsubscribe"] = (
+        f"<{links['unsubscribe_url']}>, "
+        f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>"
+    )
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
+    """The double opt-in mail: strictly neutral, only the confirmation link."""
+    token = make_token(
+        "confirm", {"s": subscriber.id, "n": subscriber.confirm_nonce, "v": consent_version}
+    )
+    message = build_message(
+        "confirm",
+        _("Please confirm your subscription"),
+        subscriber,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        confirm_url=external_url(f"/bestaetigen/{token}"),
+        valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+    )
+    outbox.enqueue(
+        message,
+        key=f"confirm:{subscriber.id}:{secrets.token_hex(8)}",
+        kind="confirm",
+        subscriber_id=subscriber.id,
+    )
+
+
+def send_welcome(subscriber: Subscriber) -> None:
+    message = build_message(
+        "welcome",
+        _("Welcome to the Stadtteilvernetzer distribution list"),
+        subscriber,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+    )
+    outbox.enqueue(
+        message,
+        key=f"welcome:{subscriber.id}:{subscriber.confirmed_at:%Y%m%dT%H%M%S}",
+        kind="welcome",
+        subscriber_id=subscriber.id,
+    )

@@ -1,0 +1,56 @@
+"""Signed, expiring tokens for links, one salt per purpose.
+
+A token made for one purpose (say, confirming) never passes as another
+(say, unsubscribing). Old secrets stay valid through ``SECRET_KEY_FALLBACKS``,
+so rotating the key does not break links already sent.
+"""
+
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+PURPOSE_MAX_AGE = {
+    "confirm": "CONFIRM_TOKEN_MAX_AGE",
+    "unsubscribe": "SUBSCRIBER_LINK_MAX_AGE",
+    "preferences": "SUBSCRIBER_LINK_MAX_AGE",
+}
+
+
+class TokenError(Exception):
+    """A token that cannot be used. ``reason`` is "invalid", "expired" or "used";
+    ``payload`` is set when the signature was genuine (expired or used tokens)."""
+
+    def __init__(self, reason: str, payload=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.payload = payload
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    config = current_app.config
+    # itsdangerous signs with the last key and accepts all of them.
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=f"vernetzer.{purpose}")
+
+
+def make_token(purpose: str, payload) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str):
+    """Return the payload of a genuine, unexpired token or raise ``TokenError``."""
+    max_age = current_app.config[PURPOSE_MAX_AGE[purpose]]
+    serializer = _serializer(purpose)
+    try:
+        return serializer.loads(token, max_age=max_age)
+    except SignatureExpired as error:
+        # The signature is genuine, only too old: its payload can be trusted.
+        raise TokenError("expired", serializer.load_payload(error.payload)) from None
+    except BadSignature:
+        raise TokenError("invalid") from None
+
+
+def address_fingerprint(email: str) -> str:
+    """Binds a link to an address without putting the address into the URL."""
+    return hashlib.sha256(email.encode()).hexdigest()[:16]

@@ -1,0 +1,145 @@
+"""Public pages of the distribution list: subscribe, confirm, unsubscribe, preferences."""
+
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
+from flask_babel import get_locale, gettext as _
+
+from ..districts import all_districts
+from ..extensions import csrf
+from ..models import ConsentSource
+from ..services import InvalidInput, consent, mails, outbox, subscribers
+from ..services.tokens import TokenError
+from . import client_ip, user_agent
+from .forms import ButtonForm, OneClickForm, PreferencesForm, SubscribeForm, sector_choices
+
+bp = Blueprint("subscriptions", __name__)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    """Home page with the subscribe form. Every valid submission gets the same answer."""
+    form = SubscribeForm()
+    language = str(get_locale())
+    if form.validate_on_submit():
+        if form.website.data:  # a bot filled in the honeypot
+            return render_template("subscriptions/check_your_mail.html")
+        try:
+            subscribers.subscribe(form.email.data, form.name.data, ip=client_ip(),
+                                  user_agent=user_agent(), language=language)
+        except InvalidInput as error:
+            form.email.errors.append(str(error))
+        else:
+            outbox.commit_and_deliver()
+            return render_template("subscriptions/check_your_mail.html")
+    status = 400 if form.errors else 200
+    return render_template("subscriptions/index.html", form=form,
+                           consent_text=consent.current_text(language)), status
+
+
+def _token_problem(error: TokenError, token: str | None = None, status: int = 400):
+    return render_template("subscriptions/token_problem.html", reason=error.reason,
+                           token=token, form=ButtonForm()), status
+
+
+@bp.route("/bestaetigen/<token>", methods=["GET", "POST"])
+def confirm(token):
+    """A GET only shows the button (mail scanners open links); the POST confirms."""
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            subscriber = subscribers.confirm(token, ip=client_ip(), user_agent=user_agent())
+            outbox.commit_and_deliver()
+            return render_template("subscriptions/confirmed.html", subscriber=subscriber)
+        subscribers.check_confirm_token(token)
+    except TokenError as error:
+        return _token_problem(error, token if error.payload else None)
+    return render_template("subscriptions/confirm.html", form=form)
+
+
+@bp.post("/bestaetigen/<token>/neu")
+def resend(token):
+    """Send a new confirmation link for an expired one."""
+    if ButtonForm().validate_on_submit():
+        subscribers.resend_confirmation(token, ip=client_ip())
+        outbox.commit_and_deliver()
+    return render_template("subscriptions/check_your_mail.html")
+
+
+@bp.route("/abmelden/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the provider's POST has no cookies and no CSRF token
+def unsubscribe(token):
+    """GET shows a button; a POST of ``List-Unsubscribe=One-Click`` unsubscribes at once."""
+    try:
+        # Unsubscribing works with any genuine link, however old (RFC 8058, and
+        # German law wants it easy); only forged or erased ones are refused.
+        subscriber = subscribers.from_link("unsubscribe", token, allow_expired=True)
+    except TokenError as error:
+        return _token_problem(error)
+    if request.method == "POST":
+        if request.form.get("List-Unsubscribe") != "One-Click":
+            return render_template("error.html", message=_("This request is incomplete.")), 400
+        subscribers.unsubscribe(subscriber, ConsentSource.FORM, ip=client_ip(),
+                                user_agent=user_agent())
+        outbox.commit_and_deliver()
+        return render_template("subscriptions/unsubscribed.html")
+    return render_template("subscriptions/unsubscribe.html", form=OneClickForm(),
+                           subscriber=subscriber)
+
+
+@bp.route("/einstellungen/<token>", methods=["GET", "POST"])
+def preferences(token):
+    try:
+        subscriber = subscribers.from_link("preferences", token)
+    except TokenError as error:
+        return _token_problem(error)
+    form = PreferencesForm(obj=subscriber)
+    form.district.choices = [("", _("(not given)"))] + [(d.name, d.name) for d in all_districts()]
+    form.sector.choices = sector_choices()
+    if request.method == "GET":
+        form.sector.data = subscriber.sector.value if subscriber.sector else ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            subscribers.update_preferences(
+                subscriber, name=form.name.data, organisation=form.organisation.data,
+                district=form.district.data, sector=form.sector.data,
+                language=form.language.data,
+            )
+        except InvalidInput as error:
+            flash(str(error), "error")
+            status = 400
+        else:
+            outbox.commit_and_deliver()
+            flash(_("Your settings have been saved."), "success")
+            return redirect(url_for(".preferences", token=token))
+    elif request.method == "POST":
+        status = 400
+    return render_template("subscriptions/preferences.html", form=form, subscriber=subscriber,
+                           token=token, links=mails.subscriber_links(subscriber)), status
+
+
+@bp.get("/einstellungen/<token>/daten.json")
+def personal_data(token):
+    try:
+        subscriber = subscribers.from_link("preferences", token)
+    except TokenError as error:
+        return _token_problem(error)
+    response = jsonify(subscribers.personal_data(subscriber))
+    response.headers["Content-Disposition"] = "attachment; filename=vernetzer-daten.json"
+    return response
+
+
+@bp.get("/sprache/<code>")
+def language(code):
+    """Remember the visitor's language choice, then go back where they were."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    target = request.args.get("next", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        target = "/"  # never redirect to another site
+    response = redirect(target)
+    response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response

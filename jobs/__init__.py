@@ -1,0 +1,20 @@
+"""Scheduled work. Each job is a plain function that runs inside an app context and
+commits its own work, so tests, ``flask jobs run-due`` and the worker call the same code.
+
+The worker (``flask --app app worker``) runs them with APScheduler in its own process,
+never inside the web server. Correctness comes from the database, so several workers
+may run at once.
+"""
+
+from . import delivery, housekeeping
+
+# name -> (function, seconds between runs)
+SCHEDULE = {
+    "drain_outbox": (delivery.drain_outbox, 15),
+    "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
+}
+
+
+def run_due() -> dict[str, int]:
+    """Run every job once, in order; each is safe to run again at any time."""
+    return {name: function() for name, (function, _) in SCHEDULE.items()}
