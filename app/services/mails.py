@@ -6,9 +6,11 @@ Every mail goes through the outbox (``outbox.enqueue``); nothing is sent here.
 
 import secrets
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.headerregistry import Address
+from email.utils import formatdate, make_msgid
 from urllib.parse import quote, urlsplit
 
+from email_validator import validate_email
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
@@ -24,6 +26,13 @@ def external_url(path: str) -> str:
 
 def mail_domain() -> str:
     return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def transport_address(email: str) -> str:
+    """The address as SMTP wants it: international domains in their ASCII form
+    (a non-ASCII local part stays and is sent with SMTPUTF8)."""
+    result = validate_email(email, check_deliverability=False)
+    return result.ascii_email or result.normalized
 
 
 def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
@@ -53,7 +62,11 @@ def build_message(template: str, subject: str, subscriber: Subscriber, *, sender
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
-    message["To"] = formataddr((subscriber.name or "", subscriber.email))
+    address = transport_address(subscriber.email)
+    # Python's Address refuses a non-ASCII local part; such a mail goes out with
+    # SMTPUTF8 and the bare address.
+    message["To"] = (Address(display_name=subscriber.name or "", addr_spec=address)
+                     if address.isascii() else address)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(idstring=secrets.token_hex(4), domain=mail_domain())
     message["List-Id"] = config["MAIL_LIST_ID"]

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, SelectChoice, SelectField, StringField, SubmitField
 
 from ..models import Sector
 
@@ -41,7 +41,12 @@ def sector_choices():
         Sector.CIVIC: _l("Civic engagement"),
         Sector.BUSINESS: _l("Business"),
     }
-    return [("", _l("(not given)"))] + [(s.value, labels[s]) for s in Sector]
+    return [SelectChoice("", _l("(not given)"))] + [SelectChoice(s.value, labels[s])
+                                                   for s in Sector]
+
+
+def district_choices(districts):
+    return [SelectChoice("", _l("(not given)"))] + [SelectChoice(d.name) for d in districts]
 
 
 class PreferencesForm(FlaskForm):
@@ -50,6 +55,6 @@ class PreferencesForm(FlaskForm):
     district = SelectField(_l("District"), validate_choice=False)
     sector = SelectField(_l("Sector"), validate_choice=False)
     language = SelectField(_l("Language of the e-mails"),
-                           choices=[("de", "Deutsch"), ("en", "English")],
+                           choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English")],
                            validate_choice=False)
     submit = SubmitField(_l("Save"))

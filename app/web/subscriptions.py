@@ -12,7 +12,8 @@ from ..models import ConsentSource
 from ..services import InvalidInput, consent, mails, outbox, subscribers
 from ..services.tokens import TokenError
 from . import client_ip, user_agent
-from .forms import ButtonForm, OneClickForm, PreferencesForm, SubscribeForm, sector_choices
+from .forms import (ButtonForm, OneClickForm, PreferencesForm, SubscribeForm, district_choices,
+                    sector_choices)
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -95,7 +96,7 @@ def preferences(token):
     except TokenError as error:
         return _token_problem(error)
     form = PreferencesForm(obj=subscriber)
-    form.district.choices = [("", _("(not given)"))] + [(d.name, d.name) for d in all_districts()]
+    form.district.choices = district_choices(all_districts())
     form.sector.choices = sector_choices()
     if request.method == "GET":
         form.sector.data = subscriber.sector.value if subscriber.sector else ""

@@ -1,0 +1,169 @@
+"""Fixtures: a real SMTP server, a migrated database per engine, an app per test.
+
+The database is migrated to head once per engine (SQLite, and PostgreSQL when
+``VERNETZER_TEST_POSTGRES_URL`` is set); every test runs inside a transaction that
+is rolled back afterwards, each commit of the code under test being a SAVEPOINT.
+"""
+
+import os
+import re
+import socket
+import uuid
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+
+from app import create_app
+from app.extensions import db
+
+POSTGRES_URL = os.environ.get("VERNETZER_TEST_POSTGRES_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SMTPRecorder:
+    """aiosmtpd handler that keeps what arrives; ``reply`` can refuse a message."""
+
+    def __init__(self):
+        self.messages = []
+        self.reply = None  # callable(envelope) -> SMTP reply string or None
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reply and (answer := self.reply(envelope)):
+            return answer
+        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+    def to(self, address):
+        return [m for _, rcpts, m in self.messages if address in rcpts]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on a free port for the whole session."""
+    handler = SMTPRecorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
+                            enable_SMTPUTF8=True)
+    controller.start()
+    controller.recorder = handler
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """What the SMTP server received during this test."""
+    smtp_server.recorder.messages.clear()
+    smtp_server.recorder.reply = None
+    yield smtp_server.recorder
+    smtp_server.recorder.reply = None
+
+
+def base_config(database_url: str, smtp_port: int, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_TIMEOUT": 5,
+        "BASE_URL": "https://vernetzer.example",
+        "MAIL_CATCHER_DIR": str(tmp_path / "mailcatcher"),
+        "SERVER_NAME": None,
+    }
+
+
+def create_database(engine_name: str, tmp_path_factory) -> tuple[str, callable]:
+    """A new empty database; returns its URL and a function that drops it."""
+    if engine_name == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        return f"sqlite:///{path}", lambda: None
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need VERNETZER_TEST_POSTGRES_URL "
+                    "(for example postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    name = f"vernetzer_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(False), drop
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory, smtp_server):
+    """A database migrated to head, once per engine and session."""
+    url, drop = create_database(request.param, tmp_path_factory)
+    app = create_app(base_config(url, smtp_server.port, tmp_path_factory.mktemp("m")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture
+def app(database_url, smtp_server, tmp_path):
+    """The app, its database work rolled back after the test.
+
+    No app context stays pushed during the test (each request gets its own, as in
+    production); tests that look into the database open one: ``with app.app_context()``.
+    """
+    app = create_app(base_config(database_url, smtp_server.port, tmp_path))
+    with app.app_context():
+        engine = db.engine
+        connection = engine.connect()
+        transaction = connection.begin()
+        # Route every session of this app to the one connection; their commits
+        # become SAVEPOINT releases inside the outer transaction.
+        db.engines[None] = connection
+        db.session.configure(join_transaction_mode="create_savepoint")
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            transaction.rollback()
+            connection.close()
+            db.engines[None] = engine
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def links_in(message) -> list[str]:
+    """Every https link in the text part of a mail."""
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.findall(r"https://\S+", text)
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("https://vernetzer.example")
