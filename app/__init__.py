@@ -4,7 +4,7 @@ neighbourhood organisers. ``create_app`` is the application factory."""
 import os
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
 
@@ -15,10 +15,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
-    """The visitor's explicit choice (cookie), else their browser's, else German."""
-    from flask import current_app
-
+    """The visitor's explicit choice (cookie), else their browser's, else German.
+    Outside a request (CLI, jobs) it is German."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return languages[0]
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen

@@ -1,0 +1,128 @@
+"""``flask subscribers import|export|erase`` as an organiser runs them."""
+
+import csv
+import io
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import ConsentEvent, OutboxMessage, Subscriber, SubscriberStatus
+
+
+def count(app, model=Subscriber):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def write(tmp_path, content: bytes, name="list.csv"):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+OUTLOOK = ("Vorname;Nachname;E-Mail-Adresse;Firma;Stadtbezirk\r\n"
+           "Jürgen;Weiß;juergen@example.org;Bürgerhaus Ost;Ost\r\n"
+           "Anna;Schmidt;ANNA@example.org;;\r\n"
+           "Kaputt;;keine-adresse;;\r\n"
+           "Doppelt;;anna@example.org;;\r\n"
+           "Falscher;Bezirk;bezirk@example.org;;Atlantis\r\n")
+
+
+def test_preview_reports_and_changes_nothing(app, runner, tmp_path):
+    path = write(tmp_path, OUTLOOK.encode("cp1252"))
+    result = runner.invoke(args=["subscribers", "import", path])
+    assert result.exit_code == 0, result.output
+    assert "line 4: invalid:" in result.output
+    assert "line 6: invalid: Einen Stadtbezirk „Atlantis“ gibt es nicht." in result.output
+    assert "new: 2, already known: 1, invalid: 2" in result.output
+    assert count(app) == 0
+
+
+def test_apply_with_consent_note_makes_people_active(app, runner, tmp_path):
+    path = write(tmp_path, b"\xef\xbb\xbf" + OUTLOOK.encode("utf-8"))
+    refused = runner.invoke(args=["subscribers", "import", path, "--apply"])
+    assert refused.exit_code == 1 and count(app) == 0
+    assert len(refused.output.strip().splitlines()[-1]) > 0
+
+    result = runner.invoke(args=["subscribers", "import", path, "--apply",
+                                 "--consent-note", "Verteiler seit 2019, Zustimmung per Mail"])
+    assert result.exit_code == 0, result.output
+    assert "imported: 2 (active)" in result.output
+    with app.app_context():
+        juergen = db.session.scalar(sa.select(Subscriber).where(
+            Subscriber.email == "juergen@example.org"))
+        assert (juergen.name, juergen.organisation, juergen.district) == (
+            "Jürgen Weiß", "Bürgerhaus Ost", "Ost")
+        assert juergen.status == SubscriberStatus.ACTIVE and juergen.source == "import"
+        assert juergen.consents[0].note == "Verteiler seit 2019, Zustimmung per Mail"
+
+    again = runner.invoke(args=["subscribers", "import", path])
+    assert "new: 0, already known: 3" in again.output
+
+
+def test_confirm_by_mail_sends_each_a_confirmation(app, runner, tmp_path, mailbox):
+    path = write(tmp_path, b"email,name\nkai@example.org,Kai\nlea@example.org,Lea\n")
+    result = runner.invoke(args=["subscribers", "import", path, "--apply", "--confirm-by-mail"])
+    assert result.exit_code == 0, result.output
+    assert len(mailbox.to("kai@example.org")) == 1 and len(mailbox.to("lea@example.org")) == 1
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Subscriber.status))) == {"pending"}
+
+
+def test_bad_files_get_one_clear_line(app, runner, tmp_path):
+    cases = {
+        b"name;organisation\nAnna;X\n": "erste Zeile muss die Spalten benennen",
+        b"": "Datei ist leer",
+        b"email\n\x81\x8d\x8f\x90\x9d\n": "weder UTF-8",
+    }
+    for content, message in cases.items():
+        result = runner.invoke(args=["subscribers", "import", write(tmp_path, content), "--apply",
+                                     "--consent-note", "x"])
+        assert result.exit_code == 1
+        assert message in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert count(app) == 0
+
+
+def test_ten_thousand_rows_all_or_nothing(app, runner, tmp_path):
+    rows = "\n".join(f"person{n}@example.org;Person {n}" for n in range(10_000))
+    bad = "\nmitten@example.org;Name\r\nmit Umbruch"  # a broken name inside quotes
+    path = write(tmp_path, f"email;name\n{rows}\n\"x@example.org\";\"a\nb\"{bad}".encode())
+    result = runner.invoke(args=["subscribers", "import", path])
+    assert "new: 10001, already known: 0, invalid: 2" in result.output
+    applied = runner.invoke(args=["subscribers", "import", path, "--apply", "--consent-note",
+                                  "Altbestand"])
+    assert applied.exit_code == 0 and "imported: 10001" in applied.output
+    assert count(app) == 10_001
+
+
+def test_export_is_excel_readable_and_guards_formulas(app, runner, tmp_path):
+    path = write(tmp_path, "email;name;organisation\nx@example.org;=HYPERLINK(1);Träger e.V.\n"
+                 .encode())
+    runner.invoke(args=["subscribers", "import", path, "--apply", "--consent-note", "x"])
+    out = tmp_path / "export.csv"
+    result = runner.invoke(args=["subscribers", "export", "--output", str(out)])
+    assert result.exit_code == 0
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert row["email"] == "x@example.org" and row["name"] == "'=HYPERLINK(1)"
+    assert row["organisation"] == "Träger e.V." and row["status"] == "active"
+    assert row["source"] == "import" and row["confirmed_at"]
+    # What we export, we can import again as it was.
+    again = runner.invoke(args=["subscribers", "import", str(out)])
+    assert "new: 0, already known: 1, invalid: 0" in again.output
+
+
+def test_erase_removes_every_trace(app, runner, tmp_path, mailbox):
+    path = write(tmp_path, b"email\nweg@example.org\nbleibt@example.org\n")
+    runner.invoke(args=["subscribers", "import", path, "--apply", "--confirm-by-mail"])
+    assert count(app, OutboxMessage) == 2
+    result = runner.invoke(args=["subscribers", "erase", "WEG@example.org"])
+    assert result.exit_code == 0, result.output
+    assert count(app) == 1 and count(app, ConsentEvent) == 1 and count(app, OutboxMessage) == 1
+    unknown = runner.invoke(args=["subscribers", "erase", "weg@example.org"])
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == "Error: unknown address: weg@example.org"
+    bad = runner.invoke(args=["subscribers", "erase", "not an address"])
+    assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
