@@ -8,10 +8,11 @@ may run at once.
 
 from . import delivery, housekeeping
 
-# name -> (function, seconds between runs)
+# name -> (function, seconds between runs); ``run_due`` keeps this order, so that
+# nothing is sent to a sign-up that is being purged.
 SCHEDULE = {
-    "drain_outbox": (delivery.drain_outbox, 15),
     "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
+    "drain_outbox": (delivery.drain_outbox, 15),
 }
 
 

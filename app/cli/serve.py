@@ -4,6 +4,7 @@ Migrates the database, starts the mail catcher (when ``MAIL_CATCHER`` is on), th
 worker process and the web server (waitress), and stops them all together.
 """
 
+import signal
 import subprocess
 import sys
 
@@ -35,6 +36,8 @@ def serve(host, port, no_worker):
     if not no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"])
     click.echo(f"vernetzer is running: open http://{host}:{port}/  (Ctrl+C stops it)")
+    # SIGTERM ends the server like Ctrl+C, so the worker and catcher stop with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         waitress_serve(app, host=host, port=port, threads=8, ident="vernetzer")
     finally:

@@ -2,10 +2,6 @@
 
 Registered only when ``MAIL_CATCHER`` is on (``python3 dev.py serve``)."""
 
-from datetime import UTC, datetime
-from email import policy
-from email.parser import BytesParser
-
 from flask import Blueprint, abort, current_app, render_template
 
 from .. import mailcatcher
@@ -15,17 +11,15 @@ bp = Blueprint("catcher", __name__, url_prefix="/_mails")
 
 @bp.get("/")
 def index():
-    items = [(key, message, datetime.fromtimestamp(message.get_date(), UTC))
-             for key, message in mailcatcher.messages(current_app.config["MAIL_CATCHER_DIR"])]
+    items = mailcatcher.messages(current_app.config["MAIL_CATCHER_DIR"])
     return render_template("catcher/index.html", items=items)
 
 
 @bp.get("/<key>")
 def show(key):
-    raw = mailcatcher.message(current_app.config["MAIL_CATCHER_DIR"], key)
-    if raw is None:
+    message = mailcatcher.message(current_app.config["MAIL_CATCHER_DIR"], key)
+    if message is None:
         abort(404)
-    message = BytesParser(policy=policy.default).parsebytes(raw.as_bytes())
     text = message.get_body(preferencelist=("plain",))
     return render_template(
         "catcher/show.html", message=message,

@@ -1,0 +1,104 @@
+"""Delivery through the outbox against a real SMTP server that misbehaves."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import OutboxMessage, Subscriber, utcnow
+from app.services import mails, outbox, subscribers
+from tests.conftest import free_port
+
+
+def queue_confirmation(app, email):
+    with app.test_request_context():
+        subscribers.subscribe(email, ip=None, user_agent=None)
+        db.session.commit()
+
+
+def rows(app):
+    with app.app_context():
+        return {row.recipient: (row.status.value, row.attempts, row.last_error)
+                for row in db.session.scalars(sa.select(OutboxMessage))}
+
+
+def make_due(app):
+    with app.app_context():
+        db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+def test_server_down_then_back_everything_arrives(app, mailbox, smtp_server):
+    app.config["MAIL_PORT"] = free_port()  # nobody listens there
+    app.extensions["mail"].port = app.config["MAIL_PORT"]
+    for n in range(3):
+        queue_confirmation(app, f"down{n}@example.org")
+    with app.app_context():
+        assert outbox.deliver() == 0
+    assert {status for status, attempts, _ in rows(app).values()} == {"queued"}
+    assert all("ConnectionRefusedError" in error for _, _, error in rows(app).values())
+
+    app.extensions["mail"].port = smtp_server.port
+    with app.app_context():
+        assert outbox.deliver() == 0  # not due yet: backoff
+    make_due(app)
+    with app.app_context():
+        assert outbox.deliver() == 3
+    assert len(mailbox.messages) == 3
+    assert {status for status, _, _ in rows(app).values()} == {"sent"}
+
+
+def test_temporary_refusal_is_retried_with_backoff(app, mailbox):
+    mailbox.reply = lambda envelope: "451 4.3.0 try again later"
+    queue_confirmation(app, "busy@example.org")
+    with app.app_context():
+        outbox.deliver()
+        row = db.session.scalar(sa.select(OutboxMessage))
+        assert row.status == "queued" and row.attempts == 1 and row.last_error.startswith("451")
+        first_delay = row.next_attempt_at - utcnow()
+    make_due(app)
+    with app.app_context():
+        outbox.deliver()
+        row = db.session.scalar(sa.select(OutboxMessage))
+        assert row.attempts == 2 and row.next_attempt_at - utcnow() > first_delay
+    mailbox.reply = None
+    make_due(app)
+    with app.app_context():
+        assert outbox.deliver() == 1
+    assert len(mailbox.to("busy@example.org")) == 1
+
+
+def test_permanent_refusal_fails_and_counts_against_the_subscriber(app, mailbox):
+    mailbox.reply = lambda envelope: ("550 5.1.1 no such user"
+                                      if "gone@example.org" in envelope.rcpt_tos else None)
+    queue_confirmation(app, "gone@example.org")
+    queue_confirmation(app, "here@example.org")
+    make_due(app)
+    with app.app_context():
+        assert outbox.deliver() == 1
+        gone = db.session.scalar(sa.select(Subscriber).where(Subscriber.email == "gone@example.org"))
+        assert gone.hard_bounces == 1
+    assert rows(app)["gone@example.org"][0] == "failed"
+    assert rows(app)["gone@example.org"][2] == "550 5.1.1 no such user"
+    assert len(mailbox.to("here@example.org")) == 1
+
+
+def test_gives_up_after_the_configured_attempts(app, mailbox):
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
+    mailbox.reply = lambda envelope: "421 4.7.0 closing"
+    queue_confirmation(app, "never@example.org")
+    for _ in range(3):
+        make_due(app)
+        with app.app_context():
+            outbox.deliver()
+    assert rows(app)["never@example.org"][:2] == ("failed", 2)
+
+
+def test_same_key_is_never_queued_twice(app):
+    queue_confirmation(app, "key@example.org")
+    with app.test_request_context():
+        row = db.session.scalar(sa.select(OutboxMessage))
+        person = db.session.get(Subscriber, row.subscriber_id)
+        message = mails.build_message("welcome", "Again", person, sender="x@example.org")
+        assert outbox.enqueue(message, key=row.key, kind="confirm") is None
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1

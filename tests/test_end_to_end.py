@@ -1,0 +1,118 @@
+"""The whole service as README's first command runs it (web server, worker, mail
+catcher on SQLite), driven by a real browser: subscribe, read the mail in the
+catcher, confirm, unsubscribe."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def browser_binaries():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("VERNETZER_REQUIRE_BROWSER"):
+            pytest.fail("chromium and chromedriver are required here but not installed")
+        pytest.skip("browser tests need chromium and chromedriver (Debian: apt-get install "
+                    "chromium chromium-driver)")
+    return chromium, driver
+
+
+@pytest.fixture
+def service(tmp_path):
+    """``flask serve`` in its own process, on a fresh SQLite database."""
+    port, smtp_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "end-to-end",
+        "FLASK_MAIL_CATCHER": "true",
+        "FLASK_MAIL_PORT": str(smtp_port),
+        "FLASK_MAIL_CATCHER_DIR": str(tmp_path / "mails"),
+        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vernetzer.sqlite3'}",
+        "FLASK_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("service did not start:\n" + process.stdout.read())
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert "worker started" in output
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = browser_binaries()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--lang=de-DE", "--window-size=420,900"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "de-DE,de"})
+    driver_ = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    driver_.implicitly_wait(5)
+    yield driver_
+    driver_.quit()
+
+
+def wait_for_mail(browser, service, subject, count=1):
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        browser.get(service + "/_mails/")
+        links = browser.find_elements(By.LINK_TEXT, subject)
+        if len(links) >= count:
+            return links[0]
+        time.sleep(0.5)
+    pytest.fail(f"no mail {subject!r} in the catcher")
+
+
+def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(service + "/")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
+    browser.find_element(By.ID, "email").send_keys("browser@example.org")
+    browser.find_element(By.ID, "name").send_keys("Bea Browser")
+    browser.find_element(By.ID, "submit").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Bitte schauen Sie in Ihr E-Mail-Postfach"
+
+    wait_for_mail(browser, service, "Bitte bestätigen Sie Ihre Anmeldung").click()
+    confirm = browser.find_element(By.PARTIAL_LINK_TEXT, "/bestaetigen/").get_attribute("href")
+    browser.get(confirm)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Willkommen!"
+    browser.save_screenshot(str(tmp_path / "welcome.png"))
+
+    wait_for_mail(browser, service, "Willkommen im Verteiler der Stadtteilvernetzer").click()
+    unsubscribe = browser.find_element(By.PARTIAL_LINK_TEXT, "/abmelden/").get_attribute("href")
+    browser.get(unsubscribe)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Sie sind abgemeldet"
