@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import DEFAULTS
 from .extensions import babel, csrf, db, mail, migrate, talisman
@@ -55,6 +56,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         [FileSystemLoader(Path(app.root_path) / "templates"),
          FileSystemLoader(PROJECT_ROOT / "templates")]
     )
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy: take client address and scheme from its headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

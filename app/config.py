@@ -37,6 +37,7 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
     "LANGUAGES": ["de", "en"],
     "FORCE_HTTPS": False,
+    "TRUSTED_PROXIES": 0,  # how many reverse proxies set X-Forwarded-For/-Proto/-Host
     "DISTRICTS_FILE": None,  # None: the Stuttgart districts shipped in app/data
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
 }
