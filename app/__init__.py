@@ -68,6 +68,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    from .web import status_label
+
+    app.jinja_env.globals["status_label"] = status_label
     https = app.config["FORCE_HTTPS"]
     talisman.init_app(
         app,
@@ -82,9 +85,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .cli import register_commands
-    from .web import catcher, errors, subscriptions
+    from .web import auth, calendar, catcher, errors, organise, subscriptions
 
     app.register_blueprint(subscriptions.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(organise.bp)
+    app.register_blueprint(calendar.bp)
     if app.config["MAIL_CATCHER"]:
         app.register_blueprint(catcher.bp)
     errors.register(app)

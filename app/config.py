@@ -32,6 +32,16 @@ DEFAULTS = {
     # Outbox delivery.
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE_SECONDS": 60,
+    # Meetings: default weekday (Monday is 0), time, and how many meetings pass before
+    # a district may host again.
+    "MEETING_WEEKDAY": 1,
+    "MEETING_START": "18:00",
+    "MEETING_END": "20:00",
+    "MEETING_NO_REPEAT": 12,
+    "SIGNIN_LINK_MAX_AGE": 15 * 60,
+    "SIGNIN_MAILS_PER_ADDRESS": "5/hour",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "SESSION_COOKIE_SAMESITE": "Lax",
     # Pages.
     "BABEL_DEFAULT_LOCALE": "de",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",

@@ -159,3 +159,151 @@ class SignupPurge(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     count: Mapped[int]
+
+
+class Venue(db.Model):
+    """A place where the network can meet, hosted by a local organisation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(150))
+    address: Mapped[str] = mapped_column(sa.String(300))
+    district: Mapped[str] = mapped_column(sa.String(60), index=True)
+    host_organisation: Mapped[str | None] = mapped_column(sa.String(150))
+    contact: Mapped[str | None] = mapped_column(sa.String(300))
+    step_free: Mapped[bool | None]
+    transit_stop: Mapped[str | None] = mapped_column(sa.String(150))
+    accessibility_notes: Mapped[str | None] = mapped_column(sa.Text)
+    capacity: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MeetingKind(enum.StrEnum):
+    MEETING = "meeting"  # the quarterly network meeting
+    WORKSHOP = "workshop"  # the annual NetzWerkStatt, with registration
+
+
+class MeetingStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ANNOUNCED = "announced"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class Meeting(db.Model):
+    """One meeting. Times are stored in UTC and shown in Europe/Berlin.
+
+    ``uid`` never changes; ``sequence`` rises with every change of time, place or
+    status, so calendar clients replace their copy (RFC 5545/5546).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MeetingKind] = mapped_column(_enum(MeetingKind), default=MeetingKind.MEETING)
+    status: Mapped[MeetingStatus] = mapped_column(
+        _enum(MeetingStatus), default=MeetingStatus.DRAFT, index=True
+    )
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    district: Mapped[str] = mapped_column(sa.String(60), index=True)
+    venue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("venue.id", ondelete="RESTRICT"), index=True
+    )
+    topic: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)  # Markdown
+    organiser_notes: Mapped[str | None] = mapped_column(sa.Text)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    uid: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    # NetzWerkStatt only: places, and whether people may register.
+    capacity: Mapped[int | None]
+    registration_open: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    venue: Mapped[Venue | None] = relationship()
+
+
+class RegistrationStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class Registration(db.Model):
+    """A place at a workshop (NetzWerkStatt), or one on its waiting list."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(254))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    organisation: Mapped[str | None] = mapped_column(sa.String(150))
+    status: Mapped[RegistrationStatus] = mapped_column(
+        _enum(RegistrationStatus), default=RegistrationStatus.REGISTERED
+    )
+    childcare_needed: Mapped[bool] = mapped_column(default=False)
+    childcare_details: Mapped[str | None] = mapped_column(sa.String(300))  # ages, how many
+    accessibility_needs: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "email"),)
+
+
+class OrganiserRole(enum.StrEnum):
+    ORGANISER = "organiser"
+    ADMIN = "admin"
+
+
+class Organiser(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    role: Mapped[OrganiserRole] = mapped_column(_enum(OrganiserRole))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Random value inside the current sign-in link; replaced on use (single use).
+    signin_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    last_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == OrganiserRole.ADMIN
+
+
+class AuditEntry(db.Model):
+    """Who did what, when: every organiser action, from the web or the command line."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(254))  # organiser's address, or "cli"
+    action: Mapped[str] = mapped_column(sa.String(60))
+    subject: Mapped[str | None] = mapped_column(sa.String(100))  # e.g. "meeting 12"
+    details: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AnnouncementStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Announcement(db.Model):
+    """A topic announcement for a meeting, sent to all active subscribers when due."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)  # Markdown
+    status: Mapped[AnnouncementStatus] = mapped_column(
+        _enum(AnnouncementStatus), default=AnnouncementStatus.SCHEDULED
+    )
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    meeting: Mapped[Meeting] = relationship()

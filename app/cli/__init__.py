@@ -8,9 +8,12 @@ from flask.cli import FlaskGroup
 
 
 def register_commands(app) -> None:
-    from . import jobs, serve, subscribers
+    from . import jobs, meetings, serve, subscribers
 
     app.cli.add_command(subscribers.group)
+    app.cli.add_command(meetings.meetings)
+    app.cli.add_command(meetings.venues)
+    app.cli.add_command(meetings.organisers)
     app.cli.add_command(jobs.group)
     app.cli.add_command(jobs.worker)
     app.cli.add_command(serve.serve)

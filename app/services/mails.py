@@ -48,37 +48,46 @@ def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
     }
 
 
-def build_message(template: str, subject: str, subscriber: Subscriber, *, sender: str,
-                  **context) -> EmailMessage:
-    """Render ``template`` in the subscriber's language into a text+HTML message
-    with the list headers (RFC 2369, RFC 8058) and a stable Message-ID."""
-    links = subscriber_links(subscriber)
-    with force_locale(subscriber.language):
+def compose(template: str, subject: str, *, address: str, name: str | None, language: str,
+            sender: str, links: dict[str, str] | None = None, **context) -> EmailMessage:
+    """Render ``template`` (``.txt`` + ``.html``) in ``language`` into a message with a
+    stable Message-ID. With ``links`` (a subscriber's), it carries the list headers
+    of RFC 2369 and RFC 8058."""
+    with force_locale(language):
         subject = str(subject)
-        context.update(links, subscriber=subscriber, subject=subject)
+        context.update(links or {}, subject=subject, language=language, recipient_name=name)
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", **context)
     config = current_app.config
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
-    address = transport_address(subscriber.email)
+    address = transport_address(address)
     # Python's Address refuses a non-ASCII local part; such a mail goes out with
     # SMTPUTF8 and the bare address.
-    message["To"] = (Address(display_name=subscriber.name or "", addr_spec=address)
+    message["To"] = (Address(display_name=name or "", addr_spec=address)
                      if address.isascii() else address)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(idstring=secrets.token_hex(4), domain=mail_domain())
-    message["List-Id"] = config["MAIL_LIST_ID"]
-    mailto = config["MAIL_UNSUBSCRIBE_ADDRESS"]
-    message["List-Unsubscribe"] = (
-        f"<{links['unsubscribe_url']}>, "
-        f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>"
-    )
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if links:
+        message["List-Id"] = config["MAIL_LIST_ID"]
+        mailto = config["MAIL_UNSUBSCRIBE_ADDRESS"]
+        message["List-Unsubscribe"] = (
+            f"<{links['unsubscribe_url']}>, "
+            f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>"
+        )
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
+
+
+def build_message(template: str, subject: str, subscriber: Subscriber, *, sender: str,
+                  **context) -> EmailMessage:
+    """A mail to a subscriber, in their language, with their personal links."""
+    return compose(template, subject, address=subscriber.email, name=subscriber.name,
+                   language=subscriber.language, sender=sender,
+                   links=subscriber_links(subscriber), subscriber=subscriber, **context)
 
 
 def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
@@ -115,3 +124,15 @@ def send_welcome(subscriber: Subscriber) -> None:
         kind="welcome",
         subscriber_id=subscriber.id,
     )
+
+
+def send_signin_link(organiser, token: str) -> None:
+    """The organiser's one-time sign-in link (personal mail, no list headers)."""
+    message = compose(
+        "signin", _("Your sign-in link for vernetzer"),
+        address=organiser.email, name=organiser.name, language="de",
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        signin_url=external_url(f"/organisation/anmelden/{token}"),
+        minutes=current_app.config["SIGNIN_LINK_MAX_AGE"] // 60,
+    )
+    outbox.enqueue(message, key=f"signin:{organiser.id}:{secrets.token_hex(8)}", kind="signin")

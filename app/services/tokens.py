@@ -14,6 +14,7 @@ PURPOSE_MAX_AGE = {
     "confirm": "CONFIRM_TOKEN_MAX_AGE",
     "unsubscribe": "SUBSCRIBER_LINK_MAX_AGE",
     "preferences": "SUBSCRIBER_LINK_MAX_AGE",
+    "signin": "SIGNIN_LINK_MAX_AGE",
 }
 
 

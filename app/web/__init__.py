@@ -11,3 +11,15 @@ def client_ip() -> str | None:
 
 def user_agent() -> str | None:
     return request.headers.get("User-Agent")
+
+
+def status_label(value) -> str:
+    """A status (of a meeting or a subscriber) in words for people."""
+    from flask_babel import gettext as _
+
+    labels = {
+        "draft": _("draft"), "announced": _("announced"), "cancelled": _("cancelled"),
+        "held": _("held"), "pending": _("not confirmed yet"), "active": _("active"),
+        "unsubscribed": _("unsubscribed"), "bounced": _("undeliverable"),
+    }
+    return labels.get(str(value), str(value))

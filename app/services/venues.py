@@ -1,0 +1,61 @@
+"""Venues: where the network can meet."""
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..models import Venue
+from . import InvalidInput, audit
+from .subscribers import clean_district, clean_text
+
+
+def add_venue(*, actor: str, name, address, district, host_organisation=None, contact=None,
+              step_free=None, transit_stop=None, accessibility_notes=None,
+              capacity=None) -> Venue:
+    """Validate everything, then add the venue (and its audit entry)."""
+    venue = Venue(
+        name=_required(clean_text(name, 150, _("Name")), _("Name")),
+        address=_required(clean_text(address, 300, _("Address")), _("Address")),
+        district=_required(clean_district(district), _("District")),
+        host_organisation=clean_text(host_organisation, 150, _("Host organisation")),
+        contact=clean_text(contact, 300, _("Contact")),
+        step_free=step_free,
+        transit_stop=clean_text(transit_stop, 150, _("Public transport stop")),
+        accessibility_notes=(accessibility_notes or "").strip()[:2000] or None,
+        capacity=_capacity(capacity),
+    )
+    db.session.add(venue)
+    db.session.flush()
+    audit.record(actor, "venue.add", f"venue {venue.id}", name=venue.name,
+                 district=venue.district)
+    return venue
+
+
+def _required(value, label):
+    if not value:
+        raise InvalidInput(_("%(field)s is required.", field=label))
+    return value
+
+
+def _capacity(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if not 1 <= number <= 10_000:
+        raise InvalidInput(_("Capacity must be a whole number of people."))
+    return number
+
+
+def all_venues() -> list[Venue]:
+    return list(db.session.scalars(sa.select(Venue).order_by(Venue.district, Venue.name)))
+
+
+def venue_by_district() -> dict[str, int]:
+    """One venue per district (the first added), for the planner."""
+    found = {}
+    for venue in db.session.scalars(sa.select(Venue).order_by(Venue.id)):
+        found.setdefault(venue.district, venue.id)
+    return found
