@@ -56,7 +56,7 @@ def plan(year, do_apply):
     proposals, unplanned = _run(lambda: service.plan(year))
     if not holidays_bw.school_holidays_known(year):
         click.echo(_("Note: the school holidays of %(year)d are not known yet.", year=year))
-    click.echo(f"{'Q':<2} {'Datum':<16} {'Stadtbezirk':<15} Begründung")
+    click.echo(f"   {_('Date'):<16} {_('District'):<15} {_('Why')}")
     for p in proposals:
         click.echo(f"Q{p.quarter} {local_text(p.start):<16} {p.district:<15} {_explain(p)}")
     for quarter in unplanned:
