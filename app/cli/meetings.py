@@ -41,9 +41,12 @@ def _explain(proposal) -> str:
     else:
         parts.append(kind)
     parts.append(_("has a venue") if proposal.venue_id else _("no venue yet"))
+    skipped = {}
     for day, reason in proposal.skipped:
         if reason != "past":
-            parts.append(_("%(day)s skipped: %(reason)s", day=day.isoformat(), reason=reason))
+            skipped.setdefault(reason, []).append(day.isoformat())
+    for reason, days in skipped.items():
+        parts.append(_("%(reason)s on %(days)s", reason=reason, days=", ".join(sorted(days))))
     return "; ".join(parts)
 
 
@@ -56,7 +59,8 @@ def plan(year, do_apply):
     proposals, unplanned = _run(lambda: service.plan(year))
     if not holidays_bw.school_holidays_known(year):
         click.echo(_("Note: the school holidays of %(year)d are not known yet.", year=year))
-    click.echo(f"   {_('Date'):<16} {_('District'):<15} {_('Why')}")
+    date_title, district_title, why_title = _("Date"), _("District"), _("Why")
+    click.echo(f"   {date_title:<16} {district_title:<15} {why_title}")
     for p in proposals:
         click.echo(f"Q{p.quarter} {local_text(p.start):<16} {p.district:<15} {_explain(p)}")
     for quarter in unplanned:

@@ -6,7 +6,8 @@ quarter as possible, never on a blocked day (public or school holiday) or in the
 
 Districts, for each meeting in turn (earlier choices count as history):
 1. not one of the last ``no_repeat`` meetings' districts;
-2. among the ``fairness_window`` districts visited least recently (never first);
+2. among the ``fairness_window`` districts visited least recently (never first;
+   districts tied with the last of them count too);
 3. within those: the other kind than last time (inner/outer) where possible,
    then one that has a venue, then the least recently visited.
 """
@@ -112,9 +113,19 @@ def least_recent_first(past: Sequence[PastMeeting], districts: Sequence[District
     return sorted(eligible, key=lambda name: (name in last, last.get(name, date.min), name))
 
 
+def fairness_window(past: Sequence[PastMeeting], districts: Sequence[District],
+                    rules: Rules) -> list[str]:
+    """The least recently visited eligible districts, and all tied with the last of them."""
+    ranked = least_recent_first(past, districts, rules)
+    last = _last_visits(past)
+    cutoff = last.get(ranked[min(rules.fairness_window, len(ranked)) - 1])
+    return [name for name in ranked
+            if ranked.index(name) < rules.fairness_window or last.get(name) == cutoff]
+
+
 def _choose_district(past, districts, kinds, venues, rules) -> str:
     ranked = least_recent_first(past, districts, rules)
-    window = ranked[: rules.fairness_window]
+    window = fairness_window(past, districts, rules)
     previous_kind = kinds.get(past[-1].district) if past else None
     return min(window, key=lambda name: (
         kinds[name] == previous_kind,  # alternate inner and outer where possible

@@ -6,7 +6,8 @@ from hypothesis import given, settings, strategies as st
 
 from app.districts import _load
 from app.services.holidays_bw import blocked_days
-from app.services.planner import PastMeeting, Rules, least_recent_first, plan_year
+from app.services.planner import (PastMeeting, Rules, fairness_window, least_recent_first,
+                                  plan_year)
 from app.timeutil import local
 
 DISTRICTS = _load(None)
@@ -43,12 +44,15 @@ def test_properties_over_random_histories(order, with_venue):
         assert local(p.start).time() == RULES.start and local(p.end).time() == RULES.end
         assert local(p.start).date() == p.day
         assert p.venue_id == venues.get(p.district)
-    # Fairness: no district within the last N meetings, and every choice among the
-    # few districts visited least recently.
+    # Fairness: no district within the last N meetings, and every choice visited no
+    # more recently than the K-th least recently visited district.
     past = list(history)
     for p in proposals:
         assert p.district not in [m.district for m in past[-RULES.no_repeat:]]
-        assert p.district in least_recent_first(past, DISTRICTS, RULES)[:RULES.fairness_window]
+        ranked = least_recent_first(past, DISTRICTS, RULES)
+        last = {m.district: m.day for m in past}
+        kth = ranked[RULES.fairness_window - 1]
+        assert last.get(p.district, date.min) <= last.get(kth, date.min)
         past.append(PastMeeting(p.day, p.district))
 
 
@@ -60,7 +64,7 @@ def test_alternates_inner_and_outer_where_possible(order):
                              today=date(2026, 11, 21))
     past = list(history)
     for p in proposals:
-        window = least_recent_first(past, DISTRICTS, RULES)[:RULES.fairness_window]
+        window = fairness_window(past, DISTRICTS, RULES)
         previous_kind = KIND[past[-1].district] if past else None
         if previous_kind and any(KIND[name] != previous_kind for name in window):
             assert p.kind != previous_kind
@@ -69,11 +73,12 @@ def test_alternates_inner_and_outer_where_possible(order):
 
 def test_prefers_districts_with_a_venue():
     history = history_before(2027, ["Mitte"])
-    # The four least recently visited (never, then by name) are Bad Cannstatt, Birkach,
-    # Botnang, Degerloch: all outer, as wanted after Mitte; the one with a venue wins.
-    proposals, _ = plan_year(2027, history, DISTRICTS, {"Botnang": 7, "Zuffenhausen": 8},
+    # All other districts tie (never visited); outer ones are wanted after Mitte, and
+    # of those the one with a venue wins.
+    proposals, _ = plan_year(2027, history, DISTRICTS, {"Ost": 3, "Zuffenhausen": 8},
                              RULES, BLOCKED_2027, today=date(2026, 11, 21))
-    assert proposals[0].district == "Botnang" and proposals[0].venue_id == 7
+    assert proposals[0].district == "Zuffenhausen" and proposals[0].venue_id == 8
+    assert proposals[1].district == "Ost"  # inner again, with a venue
 
 
 def test_empty_history_and_ten_years_visit_every_district():
