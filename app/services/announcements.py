@@ -45,5 +45,5 @@ def schedule(meeting: Meeting, *, actor: str, subject, body, send_at=None) -> An
     db.session.add(announcement)
     db.session.flush()
     audit.record(actor, "announcement.schedule", f"announcement {announcement.id}",
-                 meeting=meeting.id, subject=subject, send_at=send_at.isoformat())
+                 meeting=meeting.id, title=subject, send_at=send_at.isoformat())
     return announcement

@@ -63,7 +63,7 @@ def signin_link(token):
             session.clear()  # a fresh session: no fixation
             session["organiser_id"] = organiser.id
             session.permanent = True
-            return redirect(url_for("organise.meetings"))
+            return redirect(url_for("organise.meeting_list"))
         organisers.check_signin(token)
     except TokenError as error:
         return render_template("auth/signin_problem.html", reason=error.reason), 400

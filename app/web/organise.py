@@ -52,7 +52,7 @@ def _meeting_fields(form: MeetingForm) -> dict:
 
 @bp.get("/")
 @organiser_required
-def meetings():
+def meeting_list():
     return render_template("organise/meetings.html", meetings=meetings.upcoming_and_recent())
 
 

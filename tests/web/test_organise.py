@@ -1,0 +1,184 @@
+"""The organiser area: sign-in by one-time link, access control, meetings, sanitising."""
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Announcement, AuditEntry, Meeting
+from tests.conftest import csrf_token, links_in, path_of
+
+YEAR = date.today().year + 1
+
+
+def add_organiser(runner, email, role):
+    assert runner.invoke(args=["organisers", "add", email, "--role", role]).exit_code == 0
+
+
+def request_link(client, email):
+    page = client.get("/organisation/anmelden")
+    return client.post("/organisation/anmelden",
+                       data={"csrf_token": csrf_token(page.text), "email": email})
+
+
+def signin_link(mailbox, email):
+    return next(path_of(link) for link in links_in(mailbox.to(email)[-1])
+                if "/organisation/anmelden/" in link)
+
+
+def sign_in(client, runner, mailbox, email="orga@example.org", role="organiser"):
+    add_organiser(runner, email, role)
+    request_link(client, email)
+    link = signin_link(mailbox, email)
+    client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
+    return link
+
+
+def test_signin_link_flow(client, runner, mailbox):
+    add_organiser(runner, "orga@example.org", "organiser")
+    known = request_link(client, "orga@example.org")
+    unknown = request_link(client, "nobody@example.org")
+    assert known.text.split("<main")[1] == unknown.text.split("<main")[1]
+    assert mailbox.to("nobody@example.org") == []
+    [mail] = mailbox.to("orga@example.org")
+    assert mail["Subject"] == "Ihr Anmeldelink für vernetzer"
+    assert "List-Unsubscribe" not in mail
+
+    link = signin_link(mailbox, "orga@example.org")
+    page = client.get(link)  # a mail scanner's GET signs nobody in
+    assert client.get("/organisation/").status_code == 302
+    response = client.post(link, data={"csrf_token": csrf_token(page.text)})
+    assert response.status_code == 302
+    assert client.get("/organisation/").status_code == 200
+
+    other = client.application.test_client()
+    reused = other.post(link, data={"csrf_token": csrf_token(other.get("/").text)})
+    assert reused.status_code == 400 and "schon benutzt" in reused.text
+    assert other.get("/organisation/").status_code == 302
+
+
+def test_expired_and_tampered_links_grant_nothing(app, client, runner, mailbox):
+    add_organiser(runner, "orga@example.org", "organiser")
+    request_link(client, "orga@example.org")
+    link = signin_link(mailbox, "orga@example.org")
+    token = csrf_token(client.get("/").text)
+    tampered = client.post(link[:-2] + ("xy" if not link.endswith("xy") else "zz"),
+                           data={"csrf_token": token})
+    assert tampered.status_code == 400
+    app.config["SIGNIN_LINK_MAX_AGE"] = -1
+    expired = client.post(link, data={"csrf_token": token})
+    assert expired.status_code == 400 and "abgelaufen" in expired.text
+    assert client.get("/organisation/").status_code == 302
+
+
+def organiser_urls(app):
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/organisation") and "anmelden" not in rule.rule \
+                and rule.endpoint != "auth.signout":
+            urls.append((rule.rule.replace("<int:meeting_id>", "1"),
+                         "POST" if "GET" not in rule.methods else "GET"))
+    return urls
+
+
+def test_every_organiser_page_refuses_anonymous_visitors(app, client):
+    urls = organiser_urls(app)
+    assert len(urls) >= 10
+    for url, method in urls:
+        response = client.open(url, method=method)
+        assert response.status_code in (302, 400), url  # to sign-in, or CSRF refused
+        if response.status_code == 302:
+            assert response.headers["Location"].endswith("/organisation/anmelden")
+
+
+def test_admin_pages_refuse_organisers(client, runner, mailbox):
+    sign_in(client, runner, mailbox)
+    for url in ("/organisation/verteiler", "/organisation/protokoll",
+                "/organisation/verteiler/export.csv"):
+        assert client.get(url).status_code == 403
+    assert client.get("/organisation/orte").status_code == 200
+
+
+def test_admin_sees_list_export_and_audit_log(client, runner, mailbox):
+    sign_in(client, runner, mailbox, "admin@example.org", "admin")
+    assert "Verteiler" in client.get("/organisation/verteiler").text
+    export = client.get("/organisation/verteiler/export.csv")
+    assert export.status_code == 200 and export.data.startswith(b"\xef\xbb\xbf")
+    log = client.get("/organisation/protokoll").text
+    assert "organiser.sign_in" in log and "subscribers.export" in log
+
+
+def meeting_form(client, url, **fields):
+    page = client.get(url)
+    data = {"csrf_token": csrf_token(page.text), "start": f"{YEAR}-03-09T18:00",
+            "end": f"{YEAR}-03-09T20:00", "district": "Mitte", "venue_id": "",
+            "topic": "Nachbarschaft", "description": "", "notes": "", **fields}
+    return client.post(url, data=data)
+
+
+def test_meeting_life_in_the_browser_forms(app, client, runner, mailbox):
+    sign_in(client, runner, mailbox)
+    created = meeting_form(client, "/organisation/treffen/neu", description=(
+        "Wir sprechen über **Nachbarschaft**.\n\n<script>alert(1)</script>\n\n"
+        "[klick](javascript:alert(2)) und [Stadt](https://www.stuttgart.de)"))
+    assert created.status_code == 302
+    url = created.headers["Location"]
+    meeting_id = int(url.rsplit("/", 1)[1])
+
+    bad = meeting_form(client, url, end=f"{YEAR}-03-09T17:00")
+    assert bad.status_code == 400 and "muss nach seinem Beginn enden" in bad.text
+    with app.app_context():
+        assert db.session.get(Meeting, meeting_id).sequence == 0
+
+    page = client.get(url)
+    client.post(f"/organisation/treffen/{meeting_id}/ankuendigen",
+                data={"csrf_token": csrf_token(page.text)})
+    public = client.get(f"/treffen/{meeting_id}").text
+    assert "<strong>Nachbarschaft</strong>" in public
+    assert "<script>" not in public and "&lt;script&gt;" in public  # shown, never run
+    assert 'href="javascript:' not in public
+    assert 'href="https://www.stuttgart.de"' in public
+
+    # Topic announcement: preview, then schedule.
+    form_page = client.get(f"/organisation/treffen/{meeting_id}/ankuendigung")
+    fields = {"csrf_token": csrf_token(form_page.text), "subject": "Thema: Nachbarschaft",
+              "body": "Liebe Leute, **kommt** vorbei!", "send_at": ""}
+    preview = client.post(f"/organisation/treffen/{meeting_id}/ankuendigung",
+                          data={**fields, "preview": "Vorschau"})
+    assert preview.status_code == 200 and "Thema: Nachbarschaft" in preview.text
+    assert "Liebe Leute" in preview.text and "Fachthema: Nachbarschaft" in preview.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Announcement.id))) == 0
+    client.post(f"/organisation/treffen/{meeting_id}/ankuendigung",
+                data={**fields, "submit": "Einplanen"})
+    with app.app_context():
+        [announcement] = db.session.scalars(sa.select(Announcement)).all()
+        assert announcement.status == "scheduled" and announcement.created_by == "orga@example.org"
+
+    client.post(f"/organisation/treffen/{meeting_id}/absagen",
+                data={"csrf_token": csrf_token(page.text), "reason": "Raum fehlt"})
+    edit = meeting_form(client, url, topic="Nach der Absage")
+    assert edit.status_code == 400 and "abgesagt" in edit.text
+    with app.app_context():
+        meeting = db.session.get(Meeting, meeting_id)
+        assert meeting.status == "cancelled" and meeting.topic == "Nachbarschaft"
+        actors = set(db.session.scalars(sa.select(AuditEntry.actor)))
+    assert "orga@example.org" in actors
+
+
+def test_venue_in_another_district_is_refused(client, runner, mailbox):
+    sign_in(client, runner, mailbox)
+    page = client.get("/organisation/orte")
+    added = client.post("/organisation/orte", data={
+        "csrf_token": csrf_token(page.text), "name": "Bürgerhaus West",
+        "address": "Bismarckstraße 1", "district": "West", "capacity": "40"})
+    assert added.status_code == 302
+    venue_id = "1"
+    with client.application.app_context():
+        from app.models import Venue
+
+        venue_id = str(db.session.scalar(sa.select(Venue.id)))
+    refused = meeting_form(client, "/organisation/treffen/neu", district="Ost",
+                           venue_id=venue_id)
+    assert refused.status_code == 400 and "liegt in West, nicht in Ost" in refused.text
