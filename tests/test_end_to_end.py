@@ -94,6 +94,16 @@ def wait_for_mail(browser, service, subject, count=1):
     pytest.fail(f"no mail {subject!r} in the catcher")
 
 
+def heading_becomes(browser, text):
+    """Wait for the page after a click, instead of reading the old one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 15).until(
+        expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+
+
 def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -102,17 +112,17 @@ def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
     browser.find_element(By.ID, "email").send_keys("browser@example.org")
     browser.find_element(By.ID, "name").send_keys("Bea Browser")
     browser.find_element(By.ID, "submit").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Bitte schauen Sie in Ihr E-Mail-Postfach"
+    heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
 
     wait_for_mail(browser, service, "Bitte bestätigen Sie Ihre Anmeldung").click()
     confirm = browser.find_element(By.PARTIAL_LINK_TEXT, "/bestaetigen/").get_attribute("href")
     browser.get(confirm)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Willkommen!"
+    heading_becomes(browser, "Willkommen!")
     browser.save_screenshot(str(tmp_path / "welcome.png"))
 
     wait_for_mail(browser, service, "Willkommen im Verteiler der Stadtteilvernetzer").click()
     unsubscribe = browser.find_element(By.PARTIAL_LINK_TEXT, "/abmelden/").get_attribute("href")
     browser.get(unsubscribe)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Sie sind abgemeldet"
+    heading_becomes(browser, "Sie sind abgemeldet")

@@ -22,11 +22,22 @@ from .subscribers import clean_district, clean_text
 MAX_DURATION = timedelta(hours=14)
 
 
-def get(meeting_id) -> Meeting:
+def _by_id(model, value):
+    """The row with this ID (given as text by a person), or None."""
     try:
-        meeting = db.session.get(Meeting, int(meeting_id))
+        number = int(value)
     except (TypeError, ValueError):
-        meeting = None
+        return None
+    # Beyond the database's integer range there is nothing (and PostgreSQL would fail).
+    return db.session.get(model, number) if 0 < number < 2**31 else None
+
+
+def find(meeting_id) -> Meeting | None:
+    return _by_id(Meeting, meeting_id)
+
+
+def get(meeting_id) -> Meeting:
+    meeting = find(meeting_id)
     if meeting is None:
         raise InvalidInput(_("There is no meeting %(id)s.", id=meeting_id))
     return meeting
@@ -35,10 +46,7 @@ def get(meeting_id) -> Meeting:
 def _venue(venue_id) -> Venue | None:
     if venue_id in (None, ""):
         return None
-    try:
-        venue = db.session.get(Venue, int(venue_id))
-    except (TypeError, ValueError):
-        venue = None
+    venue = _by_id(Venue, venue_id)
     if venue is None:
         raise InvalidInput(_("There is no venue %(id)s.", id=venue_id))
     return venue

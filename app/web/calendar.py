@@ -2,9 +2,8 @@
 
 from flask import Blueprint, Response, abort, render_template
 
-from ..extensions import db
-from ..models import Meeting, MeetingStatus
-from ..services import calendar, markup
+from ..models import MeetingStatus
+from ..services import calendar, markup, meetings
 
 bp = Blueprint("calendar", __name__)
 
@@ -17,7 +16,7 @@ def feed():
 
 @bp.get("/treffen/<int:meeting_id>")
 def meeting(meeting_id):
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = meetings.find(meeting_id)
     if meeting is None or meeting.status == MeetingStatus.DRAFT:
         abort(404)
     return render_template("calendar/meeting.html", meeting=meeting,

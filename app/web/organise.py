@@ -7,7 +7,8 @@ import io
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
@@ -22,6 +23,13 @@ from .forms import (AnnouncementForm, ButtonForm, CancelForm, ImportForm, Meetin
                     district_choices)
 
 bp = Blueprint("organise", __name__, url_prefix="/organisation")
+
+
+def _meeting_or_404(meeting_id) -> Meeting:
+    meeting = meetings.find(meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
 
 
 def _meeting_form(meeting: Meeting | None = None) -> MeetingForm:
@@ -50,6 +58,19 @@ def _meeting_fields(form: MeetingForm) -> dict:
     }
 
 
+def _attempt(action, success: str) -> bool:
+    """Run a service ``action`` and commit; on bad input roll back and say why."""
+    try:
+        action()
+    except InvalidInput as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return False
+    outbox.commit_and_deliver()
+    flash(success, "success")
+    return True
+
+
 @bp.get("/")
 @organiser_required
 def meeting_list():
@@ -60,16 +81,12 @@ def meeting_list():
 @organiser_required
 def new_meeting():
     form = _meeting_form()
-    if form.validate_on_submit():
-        try:
-            meeting = meetings.create(actor=g.organiser.email, **_meeting_fields(form))
-        except InvalidInput as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("The meeting has been saved as a draft."), "success")
-            return redirect(url_for(".meeting", meeting_id=meeting.id))
+    created = []
+    if form.validate_on_submit() and _attempt(
+            lambda: created.append(meetings.create(actor=g.organiser.email,
+                                                   **_meeting_fields(form))),
+            _("The meeting has been saved as a draft.")):
+        return redirect(url_for(".meeting", meeting_id=created[0].id))
     status = 400 if request.method == "POST" else 200
     return render_template("organise/meeting_form.html", form=form, meeting=None), status
 
@@ -77,36 +94,20 @@ def new_meeting():
 @bp.route("/treffen/<int:meeting_id>", methods=["GET", "POST"])
 @organiser_required
 def meeting(meeting_id):
-    meeting = db.get_or_404(Meeting, meeting_id)
+    meeting = _meeting_or_404(meeting_id)
     form = _meeting_form(meeting)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            meetings.update(meeting, actor=g.organiser.email, **_meeting_fields(form))
-        except InvalidInput as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("The changes have been saved."), "success")
-            return redirect(url_for(".meeting", meeting_id=meeting.id))
-    elif request.method == "POST":
-        status = 400
+    if form.validate_on_submit() and _attempt(
+            lambda: meetings.update(meeting, actor=g.organiser.email, **_meeting_fields(form)),
+            _("The changes have been saved.")):
+        return redirect(url_for(".meeting", meeting_id=meeting.id))
+    status = 400 if request.method == "POST" else 200
     return render_template("organise/meeting_form.html", form=form, meeting=meeting,
                            cancel_form=CancelForm(), button=ButtonForm()), status
 
 
 def _meeting_action(meeting_id, action, success):
-    meeting = db.get_or_404(Meeting, meeting_id)
-    try:
-        action(meeting)
-    except InvalidInput as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    meeting = _meeting_or_404(meeting_id)
+    _attempt(lambda: action(meeting), success)
     return redirect(url_for(".meeting", meeting_id=meeting_id))
 
 
@@ -135,7 +136,7 @@ def cancel_meeting(meeting_id):
 @bp.route("/treffen/<int:meeting_id>/ankuendigung", methods=["GET", "POST"])
 @organiser_required
 def announcement(meeting_id):
-    meeting = db.get_or_404(Meeting, meeting_id)
+    meeting = _meeting_or_404(meeting_id)
     form = AnnouncementForm()
     preview = None
     status = 200
@@ -171,24 +172,16 @@ def announcement(meeting_id):
 def venue_list():
     form = VenueForm()
     form.district.choices = district_choices(all_districts())
-    status = 200
-    if form.validate_on_submit():
-        try:
-            venues.add_venue(actor=g.organiser.email, name=form.name.data,
-                             address=form.address.data, district=form.district.data,
-                             host_organisation=form.host_organisation.data,
-                             contact=form.contact.data, step_free=form.step_free.data,
-                             transit_stop=form.transit_stop.data,
-                             accessibility_notes=form.accessibility_notes.data,
-                             capacity=form.capacity.data)
-        except InvalidInput as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("The venue has been added."), "success")
-            return redirect(url_for(".venue_list"))
+    if form.validate_on_submit() and _attempt(
+            lambda: venues.add_venue(
+                actor=g.organiser.email, name=form.name.data, address=form.address.data,
+                district=form.district.data, host_organisation=form.host_organisation.data,
+                contact=form.contact.data, step_free=form.step_free.data,
+                transit_stop=form.transit_stop.data,
+                accessibility_notes=form.accessibility_notes.data, capacity=form.capacity.data),
+            _("The venue has been added.")):
+        return redirect(url_for(".venue_list"))
+    status = 400 if request.method == "POST" else 200
     return render_template("organise/venues.html", form=form,
                            venues=venues.all_venues()), status
 

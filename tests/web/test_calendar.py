@@ -39,3 +39,8 @@ def test_feed_lists_published_meetings_in_berlin_time(client, runner):
     assert client.get(f"/treffen/{summer_id}").status_code == 200
     draft_id = draft.output.strip().splitlines()[-1]
     assert client.get(f"/treffen/{draft_id}").status_code == 404
+
+
+def test_unknown_and_huge_meeting_ids_are_not_found(client):
+    assert client.get("/treffen/7").status_code == 404
+    assert client.get("/treffen/99999999999999999999").status_code == 404
