@@ -12,6 +12,7 @@ from . import delivery, housekeeping
 # nothing is sent to a sign-up that is being purged.
 SCHEDULE = {
     "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
+    "mark_meetings_held": (housekeeping.mark_meetings_held, 3600),
     "drain_outbox": (delivery.drain_outbox, 15),
 }
 

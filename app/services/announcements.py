@@ -1,5 +1,6 @@
 """Topic announcements: written by an organiser, sent to every active subscriber when due."""
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -47,3 +48,9 @@ def schedule(meeting: Meeting, *, actor: str, subject, body, send_at=None) -> An
     audit.record(actor, "announcement.schedule", f"announcement {announcement.id}",
                  meeting=meeting.id, title=subject, send_at=send_at.isoformat())
     return announcement
+
+
+def for_meeting(meeting: Meeting) -> list[Announcement]:
+    return list(db.session.scalars(sa.select(Announcement)
+                                   .where(Announcement.meeting_id == meeting.id)
+                                   .order_by(Announcement.send_at)))

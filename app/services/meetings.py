@@ -176,3 +176,12 @@ def apply_plan(proposals, *, actor: str) -> list[Meeting]:
     """Save the proposals as drafts."""
     return [create(actor=actor, start=p.start, end=p.end, district=p.district,
                    venue_id=p.venue_id) for p in proposals]
+
+
+def mark_held(now=None) -> int:
+    """Announced meetings whose end has passed have taken place."""
+    result = db.session.execute(
+        sa.update(Meeting)
+        .where(Meeting.status == MeetingStatus.ANNOUNCED, Meeting.end_at < (now or utcnow()))
+        .values(status=MeetingStatus.HELD))
+    return result.rowcount

@@ -21,5 +21,6 @@ def status_label(value) -> str:
         "draft": _("draft"), "announced": _("announced"), "cancelled": _("cancelled"),
         "held": _("held"), "pending": _("not confirmed yet"), "active": _("active"),
         "unsubscribed": _("unsubscribed"), "bounced": _("undeliverable"),
+        "scheduled": _("scheduled"), "sent": _("sent"),
     }
     return labels.get(str(value), str(value))

@@ -102,7 +102,8 @@ def meeting(meeting_id):
         return redirect(url_for(".meeting", meeting_id=meeting.id))
     status = 400 if request.method == "POST" else 200
     return render_template("organise/meeting_form.html", form=form, meeting=meeting,
-                           cancel_form=CancelForm(), button=ButtonForm()), status
+                           cancel_form=CancelForm(), button=ButtonForm(),
+                           announcements=announcements.for_meeting(meeting)), status
 
 
 def _meeting_action(meeting_id, action, success):

@@ -35,3 +35,19 @@ def test_purge_keeps_only_the_count(app, runner, mailbox):
     again = runner.invoke(args=["jobs", "run-due"])
     assert "purge_unconfirmed: 0" in again.output and "drain_outbox: 0" in again.output
     assert len(mailbox.messages) == 1
+
+
+def test_meetings_that_are_over_are_marked_held(app, runner):
+    from app.models import Meeting, MeetingStatus
+    from app.services import meetings
+
+    with app.test_request_context():
+        start = utcnow() + timedelta(days=3)
+        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
+                                  district="Mitte")
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+        assert meetings.mark_held() == 0
+        assert meetings.mark_held(now=start + timedelta(hours=3)) == 1
+        db.session.commit()
+        assert db.session.get(Meeting, meeting.id).status == MeetingStatus.HELD

@@ -155,6 +155,7 @@ def test_meeting_life_in_the_browser_forms(app, client, runner, mailbox):
     with app.app_context():
         [announcement] = db.session.scalars(sa.select(Announcement)).all()
         assert announcement.status == "scheduled" and announcement.created_by == "orga@example.org"
+    assert "Thema: Nachbarschaft – eingeplant" in client.get(url).text
 
     client.post(f"/organisation/treffen/{meeting_id}/absagen",
                 data={"csrf_token": csrf_token(page.text), "reason": "Raum fehlt"})
