@@ -29,6 +29,9 @@ DEFAULTS = {
     "CONFIRM_MAILS_PER_ADDRESS": "3/day",
     "CONFIRM_MAILS_PER_IP": "10/hour",
     "RATELIMIT_STORAGE_URI": "memory://",
+    # When meeting mails go out, in days before the meeting.
+    "INVITE_BEFORE_DAYS": 21,
+    "REMIND_BEFORE_DAYS": 2,
     # Outbox delivery.
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE_SECONDS": 60,

@@ -137,6 +137,13 @@ class OutboxMessage(db.Model):
     )
     # List mail is only sent while its subscriber is still active.
     list_mail: Mapped[bool] = mapped_column(default=False)
+    # Mail about a meeting: which one, and the calendar sequence it carries.
+    meeting_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int | None]
+    # The worker that is sending it (status "sending"), for recovery if that worker dies.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(80))
     sender: Mapped[str] = mapped_column(sa.String(254))
     recipient: Mapped[str] = mapped_column(sa.String(254))
     message_id: Mapped[str] = mapped_column(sa.String(250))
@@ -151,6 +158,13 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
 
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class WorkerHeartbeat(db.Model):
+    """A worker's sign of life; rows it holds are taken over once this goes stale."""
+
+    worker: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SignupPurge(db.Model):

@@ -13,6 +13,7 @@ from . import delivery, housekeeping
 SCHEDULE = {
     "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
     "mark_meetings_held": (housekeeping.mark_meetings_held, 3600),
+    "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
     "drain_outbox": (delivery.drain_outbox, 15),
 }
 

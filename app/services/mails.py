@@ -136,3 +136,13 @@ def send_signin_link(organiser, token: str) -> None:
         minutes=current_app.config["SIGNIN_LINK_MAX_AGE"] // 60,
     )
     outbox.enqueue(message, key=f"signin:{organiser.id}:{secrets.token_hex(8)}", kind="signin")
+
+
+def attach_calendar(message: EmailMessage, ics: bytes, method: str) -> None:
+    """The iMIP structure calendar clients expect (CalConnect): the calendar as a third
+    alternative beside text and HTML, and the same file again as an attachment, with
+    the same METHOD in the MIME type as in the file."""
+    message.add_alternative(ics.decode("utf-8"), subtype="calendar",
+                            params={"method": method})
+    message.add_attachment(ics, maintype="text", subtype="calendar", filename="treffen.ics",
+                           params={"method": method, "charset": "UTF-8"})

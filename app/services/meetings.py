@@ -15,7 +15,7 @@ from ..districts import all_districts
 from ..extensions import db
 from ..models import Meeting, MeetingKind, MeetingStatus, Venue, utcnow
 from ..timeutil import local, local_text
-from . import InvalidInput, audit, holidays_bw, planner, venues
+from . import InvalidInput, audit, delivery, holidays_bw, planner, venues
 from .mails import mail_domain
 from .subscribers import clean_district, clean_text
 
@@ -114,6 +114,8 @@ def update(meeting: Meeting, *, actor: str, now=None, **changes) -> Meeting:
         meeting.organiser_notes = (changes["notes"] or "").strip() or None
     if moved:
         meeting.sequence += 1
+        if meeting.status == MeetingStatus.ANNOUNCED:
+            delivery.meeting_changed(meeting)
     audit.record(actor, "meeting.update", f"meeting {meeting.id}", before=before,
                  after={"start": local_text(start), "district": district,
                         "venue": venue.name if venue else None, "topic": topic})
@@ -138,9 +140,12 @@ def cancel(meeting: Meeting, *, actor: str, reason: str | None) -> Meeting:
     reason = clean_text(reason, 500, _("Reason"))
     if not reason:
         raise InvalidInput(_("Please give a reason for the cancellation."))
+    was_announced = meeting.status == MeetingStatus.ANNOUNCED
     meeting.status = MeetingStatus.CANCELLED
     meeting.cancel_reason = reason
     meeting.sequence += 1
+    if was_announced:
+        delivery.meeting_cancelled(meeting)
     audit.record(actor, "meeting.cancel", f"meeting {meeting.id}", reason=reason)
     return meeting
 

@@ -1,0 +1,148 @@
+"""What goes to the list about meetings, and when: invitations, reminders, updates,
+cancellations and topic announcements. Each function queues outbox rows in the
+caller's transaction; the outbox sends them.
+
+Calendar method: PUBLISH, deliberately. The list is a broadcast: REQUEST would need
+an ATTENDEE per recipient and make calendar clients send replies to the ORGANIZER
+address, which nobody reads; replies come through the RSVP links instead. Updates
+reuse the UID with a higher SEQUENCE; a cancellation is METHOD:CANCEL.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..models import (Announcement, AnnouncementStatus, Meeting, MeetingStatus, OutboxMessage,
+                      OutboxStatus, Subscriber, SubscriberStatus, utcnow)
+from . import calendar, markup, outbox
+from .mails import attach_calendar, build_message
+
+INVITED = ("invitation", "update")  # kinds that put the meeting into someone's calendar
+MEETING_KINDS = ("invitation", "update", "reminder", "cancellation")
+
+
+def _list_sender() -> str:
+    config = current_app.config
+    return config["MAIL_LIST_SENDER"] or config["MAIL_DEFAULT_SENDER"]
+
+
+def _active():
+    return sa.select(Subscriber).where(Subscriber.status == SubscriberStatus.ACTIVE)
+
+
+def _has_mail(meeting: Meeting, kinds):
+    """Subscribers with a live (not dropped) mail of ``kinds`` about ``meeting``."""
+    return sa.select(OutboxMessage.subscriber_id).where(
+        OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind.in_(kinds),
+        OutboxMessage.status != OutboxStatus.DROPPED)
+
+
+SUBJECTS = {
+    "invitation": lambda m: _("Invitation: %(summary)s", summary=calendar.summary(m)),
+    "update": lambda m: _("Changed: %(summary)s", summary=calendar.summary(m)),
+    "reminder": lambda m: _("Reminder: %(summary)s", summary=calendar.summary(m)),
+    "cancellation": lambda m: _("Cancelled: %(summary)s", summary=calendar.summary(m)),
+}
+
+
+def _queue(kind: str, meeting: Meeting, subscribers) -> int:
+    """One personalised mail with the meeting's calendar to each subscriber."""
+    method = "CANCEL" if kind == "cancellation" else "PUBLISH"
+    ics = calendar.calendar([meeting], method=method).to_ical()
+    count = 0
+    for subscriber in subscribers:
+        message = build_message(kind, SUBJECTS[kind](meeting), subscriber,
+                                sender=_list_sender(), meeting=meeting,
+                                description=markup.render(meeting.description),
+                                meeting_url=calendar.meeting_url(meeting))
+        attach_calendar(message, ics, method)
+        row = outbox.enqueue(message, key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
+                             kind=kind, subscriber_id=subscriber.id, list_mail=True)
+        if row is not None:
+            row.meeting_id, row.sequence = meeting.id, meeting.sequence
+            count += 1
+    return count
+
+
+def queue_invitations(now=None) -> int:
+    """Invite every active subscriber who has no invitation yet to each announced
+    meeting that is within ``INVITE_BEFORE_DAYS`` (late joiners included)."""
+    now = now or utcnow()
+    horizon = now + timedelta(days=current_app.config["INVITE_BEFORE_DAYS"])
+    count = 0
+    for meeting in db.session.scalars(sa.select(Meeting).where(
+            Meeting.status == MeetingStatus.ANNOUNCED, Meeting.start_at > now,
+            Meeting.start_at <= horizon)):
+        count += _queue("invitation", meeting, db.session.scalars(
+            _active().where(Subscriber.id.not_in(_has_mail(meeting, INVITED)))))
+    return count
+
+
+def queue_reminders(now=None) -> int:
+    """Remind the invited a short while before (``REMIND_BEFORE_DAYS``)."""
+    now = now or utcnow()
+    horizon = now + timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
+    count = 0
+    for meeting in db.session.scalars(sa.select(Meeting).where(
+            Meeting.status == MeetingStatus.ANNOUNCED, Meeting.start_at > now,
+            Meeting.start_at <= horizon)):
+        count += _queue("reminder", meeting, db.session.scalars(
+            _active().where(Subscriber.id.in_(_has_mail(meeting, INVITED)),
+                            Subscriber.id.not_in(_has_mail(meeting, ("reminder",))))))
+    return count
+
+
+def _drop_queued(meeting: Meeting, kinds) -> None:
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind.in_(kinds),
+               OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.DROPPED))
+
+
+def _already_invited(meeting: Meeting):
+    """Subscribers to whom an invitation or update about ``meeting`` has gone out."""
+    sent = sa.select(OutboxMessage.subscriber_id).where(
+        OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind.in_(INVITED),
+        OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.SENDING)))
+    return db.session.scalars(_active().where(Subscriber.id.in_(sent)))
+
+
+def meeting_changed(meeting: Meeting) -> int:
+    """Time or place changed: mails not sent yet are outdated and dropped (the next run
+    invites those people afresh); who already has it in their calendar gets an update."""
+    _drop_queued(meeting, MEETING_KINDS)
+    db.session.flush()
+    return _queue("update", meeting, list(_already_invited(meeting)))
+
+
+def meeting_cancelled(meeting: Meeting) -> int:
+    """Nothing queued goes out any more; who has it in their calendar gets METHOD:CANCEL."""
+    invited = list(_already_invited(meeting))
+    _drop_queued(meeting, MEETING_KINDS)
+    db.session.flush()
+    return _queue("cancellation", meeting, invited)
+
+
+def queue_announcements(now=None) -> int:
+    """Send each scheduled announcement whose time has come to every active subscriber."""
+    now = now or utcnow()
+    count = 0
+    for announcement in db.session.scalars(sa.select(Announcement).where(
+            Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now)):
+        meeting = announcement.meeting
+        for subscriber in db.session.scalars(_active()):
+            message = build_message("announcement", announcement.subject, subscriber,
+                                    sender=_list_sender(), meeting=meeting,
+                                    body=announcement.body,
+                                    body_html=markup.render(announcement.body))
+            if outbox.enqueue(message, key=f"announcement:{announcement.id}:{subscriber.id}",
+                              kind="announcement", subscriber_id=subscriber.id,
+                              list_mail=True) is not None:
+                count += 1
+        announcement.status = AnnouncementStatus.SENT
+        announcement.sent_at = now
+    return count

@@ -1,0 +1,185 @@
+"""The full life of a meeting against a real SMTP server: announce, invite, change the
+time, remind, cancel. Every calendar part is read by three independent parsers."""
+
+from datetime import timedelta
+
+import icalendar
+import pytest
+import recurring_ical_events
+import sqlalchemy as sa
+import vobject
+
+import jobs
+from app.extensions import db
+from app.models import OutboxMessage, Subscriber, SubscriberStatus, utcnow
+from app.services import announcements, delivery, meetings, subscribers
+
+START = utcnow().replace(second=0) + timedelta(days=10)
+
+
+def add_subscribers(app, *emails):
+    with app.app_context():
+        for email in emails:
+            db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE,
+                                      source="import", language="de"))
+        db.session.commit()
+
+
+def run_jobs(app):
+    with app.test_request_context():
+        return jobs.run_due()
+
+
+def calendar_parts(message):
+    """(method in MIME type, calendar text) of the inline part and the attachment."""
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = list(message.iter_parts())
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.iter_parts()] == [
+        "text/plain", "text/html", "text/calendar"]
+    inline = list(alternative.iter_parts())[2]
+    assert attachment.get_filename() == "treffen.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    assert inline.get_param("charset").lower() == "utf-8"
+    inline_text = inline.get_content()
+    attached_text = attachment.get_payload(decode=True).decode()
+    assert inline_text.replace("\r\n", "\n") == attached_text.replace("\r\n", "\n")
+    assert inline.get_param("method") == attachment.get_param("method")
+    return inline.get_param("method"), attached_text
+
+
+def read_event(text, method):
+    """Start, end, UID and SEQUENCE as icalendar, vobject and recurring-ical-events see them."""
+    cal = icalendar.Calendar.from_ical(text)
+    assert str(cal["METHOD"]) == method
+    [event] = cal.walk("VEVENT")
+    parsed = vobject.readOne(text)
+    parsed.validate()
+    [occurrence] = recurring_ical_events.of(cal).between(START - timedelta(days=5),
+                                                         START + timedelta(days=5))
+    seen = {
+        (event.decoded("dtstart"), event.decoded("dtend"), str(event["UID"]), int(event["SEQUENCE"])),
+        (parsed.vevent.dtstart.value, parsed.vevent.dtend.value, parsed.vevent.uid.value,
+         int(parsed.vevent.sequence.value)),
+        (occurrence.decoded("dtstart"), occurrence.decoded("dtend"), str(occurrence["UID"]),
+         int(occurrence["SEQUENCE"])),
+    }
+    assert len(seen) == 1, seen
+    assert event["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
+    assert str(event["ORGANIZER"]).startswith("mailto:")
+    return seen.pop(), str(event["STATUS"])
+
+
+def test_life_of_a_meeting(app, mailbox, runner):
+    add_subscribers(app, "anna@example.org", "ben@example.org")
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
+                                  district="Mitte", topic="Nachbarschaft")
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+        meeting_id, uid = meeting.id, meeting.uid
+
+    run_jobs(app)  # invitations
+    assert run_jobs(app)["drain_outbox"] == 0  # running again sends nothing new
+    for email in ("anna@example.org", "ben@example.org"):
+        [invitation] = mailbox.to(email)
+        assert invitation["Subject"] == "Einladung: Stadtteilvernetzer-Treffen: Nachbarschaft"
+        for header in ("List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-ID",
+                       "Date"):
+            assert invitation[header]
+        method, text = calendar_parts(invitation)
+        (start, end, event_uid, sequence), status = read_event(text, "PUBLISH")
+        assert method == "PUBLISH" and event_uid == uid and sequence == 1
+        assert start == START and end == START + timedelta(hours=2)
+
+    # A late joiner gets the invitation on the next run; Ben leaves.
+    add_subscribers(app, "carla@example.org")
+    with app.app_context():
+        ben = db.session.scalar(sa.select(Subscriber).where(Subscriber.email == "ben@example.org"))
+        subscribers.unsubscribe(ben)
+        db.session.commit()
+    run_jobs(app)
+    assert len(mailbox.to("carla@example.org")) == 1
+
+    # Change the time: the invited get an update with the same UID and a higher SEQUENCE.
+    new_start = START + timedelta(hours=1)
+    with app.test_request_context():
+        meetings.update(meetings.get(meeting_id), actor="test", start=new_start,
+                        end=new_start + timedelta(hours=2))
+        db.session.commit()
+    run_jobs(app)
+    update = mailbox.to("anna@example.org")[-1]
+    assert update["Subject"].startswith("Geändert:")
+    (start, _, event_uid, sequence), _ = read_event(calendar_parts(update)[1], "PUBLISH")
+    assert start == new_start and event_uid == uid and sequence == 2
+    assert len(mailbox.to("ben@example.org")) == 1  # unsubscribed: nothing more
+
+    # Two days before: a reminder, once.
+    with app.test_request_context():
+        delivery.queue_reminders(now=new_start - timedelta(days=1))
+        db.session.commit()
+    run_jobs(app)
+    assert mailbox.to("anna@example.org")[-1]["Subject"].startswith("Erinnerung:")
+    assert mailbox.to("carla@example.org")[-1]["Subject"].startswith("Erinnerung:")
+
+    # Cancel: METHOD:CANCEL, same UID, higher SEQUENCE, STATUS:CANCELLED.
+    with app.test_request_context():
+        meetings.cancel(meetings.get(meeting_id), actor="test", reason="Raum fehlt")
+        db.session.commit()
+    run_jobs(app)
+    cancellation = mailbox.to("anna@example.org")[-1]
+    assert cancellation["Subject"].startswith("Abgesagt:")
+    method, text = calendar_parts(cancellation)
+    (_, _, event_uid, sequence), status = read_event(text, "CANCEL")
+    assert method == "CANCEL" and event_uid == uid and sequence == 3 and status == "CANCELLED"
+
+    subjects = [m["Subject"].split(":")[0] for m in mailbox.to("anna@example.org")]
+    assert subjects == ["Einladung", "Geändert", "Erinnerung", "Abgesagt"]
+    assert [m["Subject"].split(":")[0] for m in mailbox.to("carla@example.org")] == [
+        "Einladung", "Geändert", "Erinnerung", "Abgesagt"]
+    assert [m["Subject"].split(":")[0] for m in mailbox.to("ben@example.org")] == ["Einladung"]
+
+
+def test_cancellation_drops_queued_reminders(app, mailbox):
+    add_subscribers(app, "dora@example.org")
+    soon = utcnow().replace(second=0) + timedelta(days=1)
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=soon, end=soon + timedelta(hours=2),
+                                  district="Ost")
+        meetings.announce(meeting, actor="test")
+        meeting_id = meeting.id
+        delivery.queue_invitations()
+        db.session.commit()
+        jobs.delivery.drain_outbox()  # the invitation goes out
+        delivery.queue_reminders()  # the reminder waits in the outbox
+        db.session.commit()
+        meetings.cancel(meetings.get(meeting_id), actor="test", reason="Sturm")
+        db.session.commit()
+        states = {row.kind: row.status for row in db.session.scalars(sa.select(OutboxMessage))}
+    assert states == {"invitation": "sent", "reminder": "dropped", "cancellation": "queued"}
+    run_jobs(app)
+    kinds = [m["Subject"].split(":")[0] for m in mailbox.to("dora@example.org")]
+    assert kinds == ["Einladung", "Abgesagt"]
+
+
+def test_announcement_goes_to_active_subscribers_once_when_due(app, mailbox):
+    add_subscribers(app, "eva@example.org", "fynn@example.org")
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
+                                  district="West", topic="Stadtteilarbeit")
+        announcements.schedule(meeting, actor="test", subject="Thema: Stadtteilarbeit",
+                               body="Wir freuen uns **auf euch**.",
+                               send_at=utcnow() + timedelta(hours=1))
+        db.session.commit()
+    run_jobs(app)
+    assert mailbox.messages == []  # not due yet
+    with app.test_request_context():
+        assert delivery.queue_announcements(now=utcnow() + timedelta(hours=2)) == 2
+        db.session.commit()
+    run_jobs(app)
+    run_jobs(app)
+    [mail] = mailbox.to("eva@example.org")
+    assert mail["Subject"] == "Thema: Stadtteilarbeit"
+    assert "<strong>auf euch</strong>" in mail.get_body(("html",)).get_content()
+    assert len(mailbox.to("fynn@example.org")) == 1
