@@ -35,6 +35,14 @@ DEFAULTS = {
     # Outbox delivery.
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE_SECONDS": 60,
+    "OUTBOX_HEARTBEAT_EVERY": 10,  # seconds between a sender's heartbeats
+    "OUTBOX_HEARTBEAT_TIMEOUT": 60,  # a sender silent this long is taken for dead
+    "MAIL_RATE_PER_MINUTE": 0,  # 0: no limit; else at most this many mails a minute
+    "BOUNCE_LIMIT": 3,  # hard failures before a subscriber counts as bounced
+    # DKIM: sign every mail when selector, domain and key (PEM text) are set.
+    "DKIM_SELECTOR": None,
+    "DKIM_DOMAIN": None,
+    "DKIM_PRIVATE_KEY": None,
     # Meetings: default weekday (Monday is 0), time, and how many meetings pass before
     # a district may host again.
     "MEETING_WEEKDAY": 1,

@@ -40,11 +40,12 @@ class SMTPRecorder:
         if self.reply and (answer := self.reply(envelope)):
             return answer
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message,
+                              envelope.original_content))
         return "250 OK"
 
     def to(self, address):
-        return [m for _, rcpts, m in self.messages if address in rcpts]
+        return [m for _, rcpts, m, _raw in self.messages if address in rcpts]
 
 
 @pytest.fixture(scope="session")

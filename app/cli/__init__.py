@@ -16,6 +16,7 @@ def register_commands(app) -> None:
     app.cli.add_command(meetings.organisers)
     app.cli.add_command(jobs.group)
     app.cli.add_command(jobs.worker)
+    app.cli.add_command(jobs.outbox_group)
     app.cli.add_command(serve.serve)
 
 

@@ -33,3 +33,26 @@ def run_due():
 
     for name, result in jobs.run_due().items():
         click.echo(f"{name}: {result}")
+
+
+@click.group("outbox", help="The mails waiting to be sent, and what became of them.")
+def outbox_group():
+    pass
+
+
+@outbox_group.command("status", help="Per send: queued, sending, sent, failed (with the SMTP answer).")
+@with_appcontext
+def status():
+    from ..services import outbox
+
+    sends = outbox.status()
+    if not sends:
+        click.echo("the outbox is empty")
+    for send in sends:
+        about = f" meeting {send['meeting_id']}" if send["meeting_id"] else ""
+        sequence = f" (sequence {send['sequence']})" if send["sequence"] is not None else ""
+        click.echo(f"{send['kind']}{about}{sequence}: queued {send['queued']}, "
+                   f"sending {send['sending']}, sent {send['sent']}, failed {send['failed']}, "
+                   f"dropped {send['dropped']}")
+        for recipient, error in send["failures"]:
+            click.echo(f"  failed: {recipient}: {error}")

@@ -139,9 +139,11 @@ def queue_announcements(now=None) -> int:
                                     sender=_list_sender(), meeting=meeting,
                                     body=announcement.body,
                                     body_html=markup.render(announcement.body))
-            if outbox.enqueue(message, key=f"announcement:{announcement.id}:{subscriber.id}",
-                              kind="announcement", subscriber_id=subscriber.id,
-                              list_mail=True) is not None:
+            row = outbox.enqueue(message, key=f"announcement:{announcement.id}:{subscriber.id}",
+                                 kind="announcement", subscriber_id=subscriber.id,
+                                 list_mail=True)
+            if row is not None:
+                row.meeting_id = meeting.id
                 count += 1
         announcement.status = AnnouncementStatus.SENT
         announcement.sent_at = now

@@ -1,16 +1,25 @@
 """The outbox: every mail is a row first, written in the caller's transaction, and
 delivered once that transaction has committed.
 
-Delivery claims rows (``queued`` -> ``sending``) in a short transaction of its own,
-talks SMTP outside any transaction and records the result. Temporary failures
-(4xx, refused connections, timeouts) come back with exponential backoff; permanent
-ones (5xx) fail the row.
+Delivery claims rows (``queued`` -> ``sending``, with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several workers never take the same row) in a short transaction of its
+own, talks SMTP outside any transaction and commits the result of each mail at once.
+Temporary failures (4xx, refused connections, timeouts) come back with exponential
+backoff; permanent ones (5xx) fail the row and count against the subscriber.
+
+Every sender writes a heartbeat. A row left ``sending`` by a sender whose heartbeat
+has gone stale (the process died) is queued again, as procrastinate and pgqueuer
+recover stalled jobs; a row held by a live sender is never touched.
 """
 
+import os
 import smtplib
 import socket
+import time
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import cache
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import parseaddr
@@ -19,7 +28,9 @@ import sqlalchemy as sa
 from flask import current_app, g
 
 from ..extensions import db
-from ..models import OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow
+from ..models import (OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, WorkerHeartbeat,
+                      utcnow)
+from . import dkim_signing, ratelimit
 
 # Lines may be long (tokens in List-Unsubscribe), but never over RFC 5322's limit.
 POLICY = SMTP.clone(max_line_length=998)
@@ -45,7 +56,8 @@ def enqueue(message: EmailMessage, *, key: str, kind: str, subscriber_id: int | 
         sender=parseaddr(message["From"])[1],
         recipient=recipient,
         message_id=message["Message-ID"],
-        message=message.as_bytes(policy=SMTPUTF8_POLICY if needs_utf8 else POLICY),
+        message=dkim_signing.sign(
+            message.as_bytes(policy=SMTPUTF8_POLICY if needs_utf8 else POLICY)),
     )
     db.session.add(row)
     db.session.flush()
@@ -86,6 +98,37 @@ def smtp_connection():
             host.close()
 
 
+@cache
+def sender_id() -> str:
+    """This process's name in claims and heartbeats."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def beat() -> None:
+    """Tell the others this sender is alive (commits)."""
+    row = db.session.get(WorkerHeartbeat, sender_id())
+    if row is None:
+        db.session.add(WorkerHeartbeat(worker=sender_id(), seen_at=utcnow()))
+    else:
+        row.seen_at = utcnow()
+    db.session.commit()
+
+
+def recover_stalled() -> int:
+    """Queue again what senders with a stale heartbeat left ``sending``."""
+    stale_before = utcnow() - timedelta(seconds=current_app.config["OUTBOX_HEARTBEAT_TIMEOUT"])
+    alive = sa.select(WorkerHeartbeat.worker).where(WorkerHeartbeat.seen_at >= stale_before)
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING,
+               sa.or_(OutboxMessage.claimed_by.is_(None),
+                      OutboxMessage.claimed_by.not_in(alive)))
+        .values(status=OutboxStatus.QUEUED, claimed_by=None))
+    db.session.execute(sa.delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < stale_before))
+    db.session.commit()
+    return result.rowcount
+
+
 def _claim(ids: list[int] | None, limit: int) -> list[OutboxMessage]:
     """Mark due rows as ``sending`` and commit, so that no other sender takes them."""
     now = utcnow()
@@ -102,9 +145,19 @@ def _claim(ids: list[int] | None, limit: int) -> list[OutboxMessage]:
     rows = list(db.session.scalars(query))
     for row in rows:
         row.status = OutboxStatus.SENDING
+        row.claimed_by = sender_id()
         row.attempts += 1
     db.session.commit()
     return rows
+
+
+def _release(rows) -> None:
+    """Give claimed rows that were not tried back to the queue, untouched."""
+    for row in rows:
+        if row.status == OutboxStatus.SENDING:
+            row.status, row.claimed_by = OutboxStatus.QUEUED, None
+            row.attempts -= 1
+    db.session.commit()
 
 
 def _still_wanted(row: OutboxMessage) -> bool:
@@ -119,14 +172,16 @@ def _still_wanted(row: OutboxMessage) -> bool:
 
 def _record_failure(row: OutboxMessage, error: str, permanent: bool) -> None:
     row.last_error = error[:500]
+    row.claimed_by = None
     config = current_app.config
     if permanent or row.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
-        if permanent and row.subscriber_id is not None:
-            db.session.execute(
-                sa.update(Subscriber).where(Subscriber.id == row.subscriber_id)
-                .values(hard_bounces=Subscriber.hard_bounces + 1)
-            )
+        subscriber = db.session.get(Subscriber, row.subscriber_id) if permanent else None
+        if subscriber is not None:
+            subscriber.hard_bounces += 1
+            if (subscriber.hard_bounces >= config["BOUNCE_LIMIT"]
+                    and subscriber.status == SubscriberStatus.ACTIVE):
+                subscriber.status = SubscriberStatus.BOUNCED
     else:
         row.status = OutboxStatus.QUEUED
         delay = config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** (row.attempts - 1)
@@ -134,17 +189,25 @@ def _record_failure(row: OutboxMessage, error: str, permanent: bool) -> None:
 
 
 def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
-    """Send due rows (only ``ids`` if given) over one SMTP connection.
-
-    Returns how many were sent.
-    """
+    """Send due rows (only ``ids`` if given) over one SMTP connection, within the
+    configured rate. Returns how many were sent."""
+    beat()
+    recover_stalled()
     rows = _claim(ids, limit)
     if not rows:
         return 0
     sent = 0
+    last_beat = time.monotonic()
     try:
         with smtp_connection() as smtp:
-            for row in rows:
+            for index, row in enumerate(rows):
+                if time.monotonic() - last_beat > current_app.config["OUTBOX_HEARTBEAT_EVERY"]:
+                    beat()
+                    last_beat = time.monotonic()
+                rate = current_app.config["MAIL_RATE_PER_MINUTE"]
+                if rate and not ratelimit.hit(f"{rate}/minute", "smtp"):
+                    _release(rows[index:])  # the rest waits for the next minute
+                    break
                 if not _still_wanted(row):
                     row.status = OutboxStatus.DROPPED
                     db.session.commit()
@@ -159,7 +222,7 @@ def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
                     message = f"{error.smtp_code} {error.smtp_error.decode(errors='replace')}"
                     _record_failure(row, message, error.smtp_code >= 500)
                 else:
-                    row.status = OutboxStatus.SENT
+                    row.status, row.claimed_by = OutboxStatus.SENT, None
                     row.sent_at = utcnow()
                     sent += 1
                 db.session.commit()
@@ -171,3 +234,26 @@ def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
         db.session.commit()
         current_app.logger.warning("SMTP delivery interrupted: %s", error)
     return sent
+
+
+def status() -> list[dict]:
+    """Per send (kind, meeting, sequence): how many mails are in which state, and the
+    SMTP answers of those that failed."""
+    counts = db.session.execute(
+        sa.select(OutboxMessage.kind, OutboxMessage.meeting_id, OutboxMessage.sequence,
+                  OutboxMessage.status, sa.func.count(), sa.func.min(OutboxMessage.created_at))
+        .group_by(OutboxMessage.kind, OutboxMessage.meeting_id, OutboxMessage.sequence,
+                  OutboxMessage.status))
+    sends = {}
+    for kind, meeting_id, sequence, state, count, created in counts:
+        send = sends.setdefault((kind, meeting_id, sequence), {
+            "kind": kind, "meeting_id": meeting_id, "sequence": sequence, "created": created,
+            **{s.value: 0 for s in OutboxStatus}, "failures": []})
+        send[state.value] = count
+        send["created"] = min(send["created"], created)
+    for row in db.session.scalars(sa.select(OutboxMessage)
+                                  .where(OutboxMessage.status == OutboxStatus.FAILED)
+                                  .order_by(OutboxMessage.id)):
+        sends[(row.kind, row.meeting_id, row.sequence)]["failures"].append(
+            (row.recipient, row.last_error))
+    return sorted(sends.values(), key=lambda send: send["created"], reverse=True)

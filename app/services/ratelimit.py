@@ -19,4 +19,9 @@ def _limiter() -> strategies.RateLimiter:
 
 def allow(setting: str, *keys: str) -> bool:
     """Count one hit against the limit named by config ``setting``; False once exceeded."""
-    return _limiter().hit(parse(current_app.config[setting]), setting, *keys)
+    return hit(current_app.config[setting], setting, *keys)
+
+
+def hit(limit: str, *keys: str) -> bool:
+    """Count one hit against ``limit`` (such as "30/minute"); False once exceeded."""
+    return _limiter().hit(parse(limit), *keys)

@@ -1,0 +1,108 @@
+"""Outbox delivery when things go wrong: bounces, rate limits, dead senders, DKIM."""
+
+import base64
+import re
+import subprocess
+from datetime import timedelta
+
+import dkim
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import OutboxMessage, Subscriber, SubscriberStatus, WorkerHeartbeat, utcnow
+from app.services import mails, outbox
+
+
+def queue(app, count, prefix="p"):
+    """``count`` active subscribers with one list mail each in the outbox."""
+    with app.test_request_context():
+        for n in range(count):
+            person = Subscriber(email=f"{prefix}{n}@example.org", status=SubscriberStatus.ACTIVE,
+                                source="import", language="de")
+            db.session.add(person)
+            db.session.flush()
+            message = mails.build_message("welcome", "Hallo", person, sender="liste@example.org")
+            outbox.enqueue(message, key=f"test:{prefix}{n}", kind="test",
+                           subscriber_id=person.id, list_mail=True)
+        db.session.commit()
+
+
+def test_hard_bounces_make_a_subscriber_bounced(app, mailbox):
+    app.config["BOUNCE_LIMIT"] = 2
+    mailbox.reply = lambda envelope: "550 5.1.1 unknown user"
+    for round_ in range(2):
+        queue(app, 1, prefix=f"r{round_}-")
+    with app.app_context():
+        db.session.execute(sa.update(Subscriber).values(email="gone@example.org")
+                           .where(Subscriber.email == "r0-0@example.org"))
+        second = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.key == "test:r1-0"))
+        first = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.key == "test:r0-0"))
+        second.subscriber_id = first.subscriber_id
+        db.session.commit()
+        outbox.deliver()
+        gone = db.session.scalar(sa.select(Subscriber).where(Subscriber.email == "gone@example.org"))
+        assert gone.hard_bounces == 2 and gone.status == SubscriberStatus.BOUNCED
+
+
+def test_rate_limit_holds_back_the_rest(app, mailbox):
+    app.config["MAIL_RATE_PER_MINUTE"] = 3
+    queue(app, 5)
+    with app.app_context():
+        assert outbox.deliver() == 3
+        assert outbox.deliver() == 0  # the minute is used up
+        states = sorted(row.status.value for row in db.session.scalars(sa.select(OutboxMessage)))
+        attempts = {row.attempts for row in db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.status == "queued"))}
+    assert states == ["queued", "queued", "sent", "sent", "sent"] and attempts == {0}
+    assert len(mailbox.messages) == 3
+
+
+def test_rows_of_a_dead_sender_are_taken_over_but_not_those_of_a_live_one(app, mailbox):
+    queue(app, 4)
+    with app.app_context():
+        rows = list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
+        now = utcnow()
+        db.session.add_all([WorkerHeartbeat(worker="dead", seen_at=now - timedelta(minutes=5)),
+                            WorkerHeartbeat(worker="alive", seen_at=now)])
+        for row, holder in zip(rows, ["dead", "dead", "alive", None]):
+            if holder:
+                row.status, row.claimed_by = "sending", holder
+        db.session.commit()
+        assert outbox.deliver() == 3  # two recovered from "dead", one never claimed
+        held = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.claimed_by == "alive"))
+        assert held.status == "sending"
+    assert len(mailbox.messages) == 3
+
+
+def test_dkim_signature_covers_the_list_headers_and_verifies(app, mailbox, tmp_path):
+    key = subprocess.run(["openssl", "genrsa", "2048"], capture_output=True, check=True).stdout
+    public = subprocess.run(["openssl", "rsa", "-pubout", "-outform", "DER"], input=key,
+                            capture_output=True, check=True).stdout
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    app.config.update(DKIM_SELECTOR="vz2026", DKIM_DOMAIN="vernetzer.example",
+                      DKIM_PRIVATE_KEY=key.decode())
+    queue(app, 1)
+    with app.app_context():
+        outbox.deliver()
+    raw = mailbox.messages[0][3]  # the bytes as they arrived
+    assert raw.startswith(b"DKIM-Signature:")
+    signed = re.sub(rb"\s+", b"", raw.split(b"h=")[1].split(b";")[0]).lower()
+    for header in (b"list-unsubscribe", b"list-unsubscribe-post", b"list-id", b"from"):
+        assert header in signed.split(b":")
+    dns = lambda name, timeout=5: record if name == b"vz2026._domainkey.vernetzer.example." else None
+    assert dkim.verify(raw, dnsfunc=dns)
+    tampered = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+                           b"List-Unsubscribe-Post: nothing")
+    assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_outbox_status_on_the_command_line(app, runner, mailbox):
+    mailbox.reply = lambda envelope: ("550 5.1.1 no such user"
+                                      if "p1@example.org" in envelope.rcpt_tos else None)
+    queue(app, 3)
+    with app.app_context():
+        outbox.deliver()
+    result = runner.invoke(args=["outbox", "status"])
+    assert result.exit_code == 0
+    assert "test: queued 0, sending 0, sent 2, failed 1, dropped 0" in result.output
+    assert "failed: p1@example.org: 550 5.1.1 no such user" in result.output
