@@ -5,6 +5,7 @@ The database is migrated to head once per engine (SQLite, and PostgreSQL when
 is rolled back afterwards, each commit of the code under test being a SAVEPOINT.
 """
 
+import asyncio
 import os
 import re
 import socket
@@ -35,8 +36,11 @@ class SMTPRecorder:
     def __init__(self):
         self.messages = []
         self.reply = None  # callable(envelope) -> SMTP reply string or None
+        self.delay = 0.0  # seconds to think before answering, like a slow server
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.reply and (answer := self.reply(envelope)):
             return answer
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
@@ -63,10 +67,11 @@ def smtp_server():
 @pytest.fixture
 def mailbox(smtp_server):
     """What the SMTP server received during this test."""
-    smtp_server.recorder.messages.clear()
-    smtp_server.recorder.reply = None
-    yield smtp_server.recorder
-    smtp_server.recorder.reply = None
+    recorder = smtp_server.recorder
+    recorder.messages.clear()
+    recorder.reply, recorder.delay = None, 0.0
+    yield recorder
+    recorder.reply, recorder.delay = None, 0.0
 
 
 def base_config(database_url: str, smtp_port: int, tmp_path) -> dict:
@@ -168,3 +173,26 @@ def links_in(message) -> list[str]:
 
 def path_of(url: str) -> str:
     return url.removeprefix("https://vernetzer.example")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_database(request, tmp_path_factory, smtp_server):
+    """A database of its own, migrated, for tests whose work spans several processes
+    (nothing is rolled back: the processes commit for real). Yields its URL."""
+    url, drop = create_database(request.param, tmp_path_factory)
+    app = create_app(base_config(url, smtp_server.port, tmp_path_factory.mktemp("live")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    drop()
+
+
+def process_env(database_url: str, smtp_port: int, **settings) -> dict:
+    """The environment for a ``flask --app app ...`` process on this database."""
+    env = {**os.environ, "FLASK_SECRET_KEY": "test-secret",
+           "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
+           "FLASK_MAIL_SERVER": "127.0.0.1", "FLASK_MAIL_PORT": str(smtp_port),
+           "FLASK_BASE_URL": "https://vernetzer.example"}
+    env.update({f"FLASK_{key}": str(value) for key, value in settings.items()})
+    return env

@@ -56,3 +56,26 @@ def status():
                    f"dropped {send['dropped']}")
         for recipient, error in send["failures"]:
             click.echo(f"  failed: {recipient}: {error}")
+
+
+@outbox_group.command("drain", help="Send everything that is due now, then exit.")
+@click.option("--until-empty", is_flag=True,
+              help="Keep going until nothing is queued or being sent (waits for retries).")
+@click.option("--timeout", default=600, show_default=True, type=click.IntRange(1),
+              help="With --until-empty: give up after this many seconds.")
+@with_appcontext
+def drain(until_empty, timeout):
+    import time
+
+    from jobs.delivery import drain_outbox
+
+    from ..services import outbox
+
+    deadline = time.monotonic() + timeout
+    total = drain_outbox()
+    while until_empty and outbox.pending() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        total += drain_outbox()
+    click.echo(f"sent: {total}")
+    if until_empty and outbox.pending():
+        raise click.ClickException(f"still pending after {timeout} s: {outbox.pending()}")

@@ -236,6 +236,12 @@ def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
     return sent
 
 
+def pending() -> int:
+    """How many mails are queued or being sent."""
+    return db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))))
+
+
 def status() -> list[dict]:
     """Per send (kind, meeting, sequence): how many mails are in which state, and the
     SMTP answers of those that failed."""

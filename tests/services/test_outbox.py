@@ -102,3 +102,23 @@ def test_same_key_is_never_queued_twice(app):
         message = mails.build_message("welcome", "Again", person, sender="x@example.org")
         assert outbox.enqueue(message, key=row.key, kind="confirm") is None
         assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
+
+
+def test_one_in_five_refused_for_now_everything_arrives(app, mailbox):
+    calls = {"n": 0}
+
+    def every_fifth(envelope):
+        calls["n"] += 1
+        return "451 4.7.1 greylisted, try again" if calls["n"] % 5 == 0 else None
+
+    mailbox.reply = every_fifth
+    for n in range(20):
+        queue_confirmation(app, f"grey{n}@example.org")
+    for _ in range(10):
+        make_due(app)
+        with app.app_context():
+            outbox.deliver()
+    assert {status for status, _, _ in rows(app).values()} == {"sent"}
+    for n in range(20):
+        assert len(mailbox.to(f"grey{n}@example.org")) == 1
+    assert any(attempts > 1 for _, attempts, _ in rows(app).values())
