@@ -68,9 +68,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
-    from .web import status_label
+    from .web import kind_label, status_label
 
-    app.jinja_env.globals["status_label"] = status_label
+    app.jinja_env.globals.update(status_label=status_label, kind_label=kind_label)
     https = app.config["FORCE_HTTPS"]
     talisman.init_app(
         app,

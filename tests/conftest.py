@@ -196,3 +196,14 @@ def process_env(database_url: str, smtp_port: int, **settings) -> dict:
            "FLASK_BASE_URL": "https://vernetzer.example"}
     env.update({f"FLASK_{key}": str(value) for key, value in settings.items()})
     return env
+
+
+def request_link(client, email):
+    page = client.get("/organisation/anmelden")
+    return client.post("/organisation/anmelden",
+                       data={"csrf_token": csrf_token(page.text), "email": email})
+
+
+def signin_link(mailbox, email):
+    return next(path_of(link) for link in links_in(mailbox.to(email)[-1])
+                if "/organisation/anmelden/" in link)

@@ -24,3 +24,16 @@ def status_label(value) -> str:
         "scheduled": _("scheduled"), "sent": _("sent"),
     }
     return labels.get(str(value), str(value))
+
+
+def kind_label(kind: str) -> str:
+    """A kind of mail in words for people."""
+    from flask_babel import gettext as _
+
+    labels = {
+        "confirm": _("Confirmations"), "welcome": _("Welcome mails"),
+        "signin": _("Sign-in links"), "invitation": _("Invitations"),
+        "update": _("Updates"), "reminder": _("Reminders"),
+        "cancellation": _("Cancellations"), "announcement": _("Topic announcements"),
+    }
+    return labels.get(kind, kind)

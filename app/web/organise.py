@@ -252,3 +252,11 @@ def subscriber_export():
 def audit_log():
     entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300))
     return render_template("organise/audit.html", entries=entries)
+
+
+@bp.get("/versand")
+@organiser_required
+def deliveries():
+    """Per send: how far it is, and what failed (with the SMTP answer)."""
+    return render_template("organise/deliveries.html", sends=outbox.status(),
+                           pending=outbox.pending())

@@ -12,7 +12,8 @@ import vobject
 import jobs
 from app.extensions import db
 from app.models import OutboxMessage, Subscriber, SubscriberStatus, utcnow
-from app.services import announcements, delivery, meetings, subscribers
+from app.services import announcements, delivery, meetings, organisers, subscribers
+from tests.conftest import csrf_token, request_link, signin_link
 
 START = utcnow().replace(second=0) + timedelta(days=10)
 
@@ -133,6 +134,17 @@ def test_life_of_a_meeting(app, mailbox, runner):
     method, text = calendar_parts(cancellation)
     (_, _, event_uid, sequence), status = read_event(text, "CANCEL")
     assert method == "CANCEL" and event_uid == uid and sequence == 3 and status == "CANCELLED"
+
+    # The organisers see each send and its progress.
+    client = app.test_client()
+    with app.test_request_context():
+        organisers.add("orga@example.org", role="organiser", actor="test")
+        db.session.commit()
+    request_link(client, "orga@example.org")
+    link = signin_link(mailbox, "orga@example.org")
+    client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
+    page = client.get("/organisation/versand").text
+    assert "Einladungen" in page and "Absagen" in page and "<progress" in page
 
     subjects = [m["Subject"].split(":")[0] for m in mailbox.to("anna@example.org")]
     assert subjects == ["Einladung", "Geändert", "Erinnerung", "Abgesagt"]

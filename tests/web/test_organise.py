@@ -7,24 +7,13 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Announcement, AuditEntry, Meeting
-from tests.conftest import csrf_token, links_in, path_of
+from tests.conftest import csrf_token, links_in, path_of, request_link, signin_link
 
 YEAR = date.today().year + 1
 
 
 def add_organiser(runner, email, role):
     assert runner.invoke(args=["organisers", "add", email, "--role", role]).exit_code == 0
-
-
-def request_link(client, email):
-    page = client.get("/organisation/anmelden")
-    return client.post("/organisation/anmelden",
-                       data={"csrf_token": csrf_token(page.text), "email": email})
-
-
-def signin_link(mailbox, email):
-    return next(path_of(link) for link in links_in(mailbox.to(email)[-1])
-                if "/organisation/anmelden/" in link)
 
 
 def sign_in(client, runner, mailbox, email="orga@example.org", role="organiser"):
