@@ -20,6 +20,7 @@ from ..models import (Announcement, AnnouncementStatus, Meeting, MeetingStatus, 
 from . import calendar, markup, outbox
 from .mails import attach_calendar, build_message
 
+BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
 INVITED = ("invitation", "update")  # kinds that put the meeting into someone's calendar
 MEETING_KINDS = ("invitation", "update", "reminder", "cancellation")
 
@@ -30,7 +31,8 @@ def _list_sender() -> str:
 
 
 def _active():
-    return sa.select(Subscriber).where(Subscriber.status == SubscriberStatus.ACTIVE)
+    """IDs of the active subscribers (a query, refined by the callers)."""
+    return sa.select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
 
 
 def _has_mail(meeting: Meeting, kinds):
@@ -48,23 +50,49 @@ SUBJECTS = {
 }
 
 
-def _queue(kind: str, meeting: Meeting, subscribers) -> int:
+def _in_batches(subscriber_ids):
+    """The subscribers, ``BATCH`` at a time; each batch leaves the session once done."""
+    ids = list(subscriber_ids)
+    for start in range(0, len(ids), BATCH):
+        batch = db.session.scalars(sa.select(Subscriber).where(
+            Subscriber.id.in_(ids[start:start + BATCH])).order_by(Subscriber.id)).all()
+        rows = []
+        yield batch, rows
+        db.session.flush()
+        for item in (*batch, *rows):
+            db.session.expunge(item)
+
+
+def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
     """One personalised mail with the meeting's calendar to each subscriber."""
     method = "CANCEL" if kind == "cancellation" else "PUBLISH"
     ics = calendar.calendar([meeting], method=method).to_ical()
+    description = markup.render(meeting.description)
+    subject = SUBJECTS[kind](meeting)
     count = 0
-    for subscriber in subscribers:
-        message = build_message(kind, SUBJECTS[kind](meeting), subscriber,
-                                sender=_list_sender(), meeting=meeting,
-                                description=markup.render(meeting.description),
-                                meeting_url=calendar.meeting_url(meeting))
-        attach_calendar(message, ics, method)
-        row = outbox.enqueue(message, key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
-                             kind=kind, subscriber_id=subscriber.id, list_mail=True)
-        if row is not None:
+    for batch, rows in _in_batches(subscriber_ids):
+        for subscriber in batch:
+            message = build_message(kind, subject, subscriber, sender=_list_sender(),
+                                    meeting=meeting, description=description,
+                                    meeting_url=calendar.meeting_url(meeting))
+            attach_calendar(message, ics, method)
+            row = outbox.enqueue(message,
+                                 key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
+                                 kind=kind, subscriber_id=subscriber.id, list_mail=True,
+                                 bulk=True)
             row.meeting_id, row.sequence = meeting.id, meeting.sequence
-            count += 1
+            rows.append(row)
+        count += len(rows)
     return count
+
+
+def _due_meetings(now, horizon) -> list[Meeting]:
+    """Announced meetings starting between now and ``horizon``. Locked (PostgreSQL): a
+    meeting another worker is queueing for, or an organiser is changing, is skipped."""
+    return list(db.session.scalars(
+        sa.select(Meeting).where(Meeting.status == MeetingStatus.ANNOUNCED,
+                                 Meeting.start_at > now, Meeting.start_at <= horizon)
+        .with_for_update(skip_locked=True)))
 
 
 def queue_invitations(now=None) -> int:
@@ -73,11 +101,9 @@ def queue_invitations(now=None) -> int:
     now = now or utcnow()
     horizon = now + timedelta(days=current_app.config["INVITE_BEFORE_DAYS"])
     count = 0
-    for meeting in db.session.scalars(sa.select(Meeting).where(
-            Meeting.status == MeetingStatus.ANNOUNCED, Meeting.start_at > now,
-            Meeting.start_at <= horizon)):
+    for meeting in _due_meetings(now, horizon):
         count += _queue("invitation", meeting, db.session.scalars(
-            _active().where(Subscriber.id.not_in(_has_mail(meeting, INVITED)))))
+            _active().where(Subscriber.id.not_in(_has_mail(meeting, INVITED)))).all())
     return count
 
 
@@ -86,12 +112,10 @@ def queue_reminders(now=None) -> int:
     now = now or utcnow()
     horizon = now + timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
     count = 0
-    for meeting in db.session.scalars(sa.select(Meeting).where(
-            Meeting.status == MeetingStatus.ANNOUNCED, Meeting.start_at > now,
-            Meeting.start_at <= horizon)):
+    for meeting in _due_meetings(now, horizon):
         count += _queue("reminder", meeting, db.session.scalars(
             _active().where(Subscriber.id.in_(_has_mail(meeting, INVITED)),
-                            Subscriber.id.not_in(_has_mail(meeting, ("reminder",))))))
+                            Subscriber.id.not_in(_has_mail(meeting, ("reminder",))))).all())
     return count
 
 
@@ -108,7 +132,7 @@ def _already_invited(meeting: Meeting):
     sent = sa.select(OutboxMessage.subscriber_id).where(
         OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind.in_(INVITED),
         OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.SENDING)))
-    return db.session.scalars(_active().where(Subscriber.id.in_(sent)))
+    return db.session.scalars(_active().where(Subscriber.id.in_(sent))).all()
 
 
 def meeting_changed(meeting: Meeting) -> int:
@@ -116,12 +140,12 @@ def meeting_changed(meeting: Meeting) -> int:
     invites those people afresh); who already has it in their calendar gets an update."""
     _drop_queued(meeting, MEETING_KINDS)
     db.session.flush()
-    return _queue("update", meeting, list(_already_invited(meeting)))
+    return _queue("update", meeting, _already_invited(meeting))
 
 
 def meeting_cancelled(meeting: Meeting) -> int:
     """Nothing queued goes out any more; who has it in their calendar gets METHOD:CANCEL."""
-    invited = list(_already_invited(meeting))
+    invited = _already_invited(meeting)
     _drop_queued(meeting, MEETING_KINDS)
     db.session.flush()
     return _queue("cancellation", meeting, invited)
@@ -132,19 +156,22 @@ def queue_announcements(now=None) -> int:
     now = now or utcnow()
     count = 0
     for announcement in db.session.scalars(sa.select(Announcement).where(
-            Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now)):
+            Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now)
+            .with_for_update(skip_locked=True)):
         meeting = announcement.meeting
-        for subscriber in db.session.scalars(_active()):
-            message = build_message("announcement", announcement.subject, subscriber,
-                                    sender=_list_sender(), meeting=meeting,
-                                    body=announcement.body,
-                                    body_html=markup.render(announcement.body))
-            row = outbox.enqueue(message, key=f"announcement:{announcement.id}:{subscriber.id}",
-                                 kind="announcement", subscriber_id=subscriber.id,
-                                 list_mail=True)
-            if row is not None:
+        body_html = markup.render(announcement.body)
+        for batch, rows in _in_batches(db.session.scalars(_active()).all()):
+            for subscriber in batch:
+                message = build_message("announcement", announcement.subject, subscriber,
+                                        sender=_list_sender(), meeting=meeting,
+                                        body=announcement.body, body_html=body_html)
+                row = outbox.enqueue(message,
+                                     key=f"announcement:{announcement.id}:{subscriber.id}",
+                                     kind="announcement", subscriber_id=subscriber.id,
+                                     list_mail=True, bulk=True)
                 row.meeting_id = meeting.id
-                count += 1
+                rows.append(row)
+            count += len(rows)
         announcement.status = AnnouncementStatus.SENT
         announcement.sent_at = now
     return count

@@ -38,13 +38,16 @@ SMTPUTF8_POLICY = POLICY.clone(utf8=True)
 
 
 def enqueue(message: EmailMessage, *, key: str, kind: str, subscriber_id: int | None = None,
-            list_mail: bool = False) -> OutboxMessage | None:
+            list_mail: bool = False, bulk: bool = False) -> OutboxMessage | None:
     """Queue ``message`` unless a mail with the same ``key`` is queued already.
 
-    Returns the new row, or None when the key was taken (the mail exists).
+    Returns the new row, or None when the key was taken (the mail exists). With
+    ``bulk`` the caller's query has already left out the mails that exist: the key is
+    not looked up one by one (the unique index still guards it), and the row waits
+    for the worker instead of being sent right after the commit.
     """
-    exists = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key))
-    if exists is not None:
+    if not bulk and db.session.scalar(
+            sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return None
     recipient = parseaddr(message["To"])[1]
     needs_utf8 = not recipient.isascii()
@@ -60,8 +63,9 @@ def enqueue(message: EmailMessage, *, key: str, kind: str, subscriber_id: int | 
             message.as_bytes(policy=SMTPUTF8_POLICY if needs_utf8 else POLICY)),
     )
     db.session.add(row)
-    db.session.flush()
-    g.setdefault("outbox_new", []).append(row.id)
+    if not bulk:
+        db.session.flush()
+        g.setdefault("outbox_new", []).append(row.id)
     return row
 
 
@@ -160,14 +164,13 @@ def _release(rows) -> None:
     db.session.commit()
 
 
-def _still_wanted(row: OutboxMessage) -> bool:
-    """List mail goes only to subscribers who are still active right now."""
-    if not row.list_mail:
-        return True
-    status = db.session.scalar(
-        sa.select(Subscriber.status).where(Subscriber.id == row.subscriber_id)
-    )
-    return status == SubscriberStatus.ACTIVE
+def _unwanted(rows) -> set[int]:
+    """IDs of list-mail rows whose subscriber is no longer active, checked once per
+    batch right before sending (a batch takes a fraction of a second)."""
+    ids = {row.subscriber_id for row in rows if row.list_mail}
+    active = set(db.session.scalars(sa.select(Subscriber.id).where(
+        Subscriber.id.in_(ids), Subscriber.status == SubscriberStatus.ACTIVE))) if ids else set()
+    return {row.id for row in rows if row.list_mail and row.subscriber_id not in active}
 
 
 def _record_failure(row: OutboxMessage, error: str, permanent: bool) -> None:
@@ -198,6 +201,7 @@ def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
         return 0
     sent = 0
     last_beat = time.monotonic()
+    unwanted = _unwanted(rows)
     try:
         with smtp_connection() as smtp:
             for index, row in enumerate(rows):
@@ -208,7 +212,7 @@ def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
                 if rate and not ratelimit.hit(f"{rate}/minute", "smtp"):
                     _release(rows[index:])  # the rest waits for the next minute
                     break
-                if not _still_wanted(row):
+                if row.id in unwanted:
                     row.status = OutboxStatus.DROPPED
                     db.session.commit()
                     continue
