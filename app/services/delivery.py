@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import (Announcement, AnnouncementStatus, Meeting, MeetingStatus, OutboxMessage,
                       OutboxStatus, Subscriber, SubscriberStatus, utcnow)
 from . import calendar, markup, outbox
-from .mails import attach_calendar, build_message
+from .mails import build_message
 
 BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
 INVITED = ("invitation", "update")  # kinds that put the meeting into someone's calendar
@@ -73,9 +73,9 @@ def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
     for batch, rows in _in_batches(subscriber_ids):
         for subscriber in batch:
             message = build_message(kind, subject, subscriber, sender=_list_sender(),
-                                    meeting=meeting, description=description,
+                                    calendar=(ics, method), meeting=meeting,
+                                    description=description,
                                     meeting_url=calendar.meeting_url(meeting))
-            attach_calendar(message, ics, method)
             row = outbox.enqueue(message,
                                  key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
                                  kind=kind, subscriber_id=subscriber.id, list_mail=True,

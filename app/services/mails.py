@@ -5,8 +5,6 @@ Every mail goes through the outbox (``outbox.enqueue``); nothing is sent here.
 """
 
 import secrets
-from email.message import EmailMessage
-from email.headerregistry import Address
 from email.utils import formatdate, make_msgid
 from urllib.parse import quote, urlsplit
 
@@ -15,7 +13,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale, gettext as _
 
 from ..models import Subscriber
-from . import outbox
+from . import mime, outbox
+from .mime import Mail
 from .tokens import address_fingerprint, make_token
 
 
@@ -49,41 +48,37 @@ def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
 
 
 def compose(template: str, subject: str, *, address: str, name: str | None, language: str,
-            sender: str, links: dict[str, str] | None = None, **context) -> EmailMessage:
-    """Render ``template`` (``.txt`` + ``.html``) in ``language`` into a message with a
+            sender: str, links: dict[str, str] | None = None,
+            calendar: tuple[bytes, str] | None = None, **context) -> Mail:
+    """Render ``template`` (``.txt`` + ``.html``) in ``language`` into a mail with a
     stable Message-ID. With ``links`` (a subscriber's), it carries the list headers
-    of RFC 2369 and RFC 8058."""
+    of RFC 2369 and RFC 8058; with ``calendar`` (ics, METHOD), the meeting."""
     with force_locale(language):
         subject = str(subject)
         context.update(links or {}, subject=subject, language=language, recipient_name=name)
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", **context)
     config = current_app.config
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    address = transport_address(address)
-    # Python's Address refuses a non-ASCII local part; such a mail goes out with
-    # SMTPUTF8 and the bare address.
-    message["To"] = (Address(display_name=name or "", addr_spec=address)
-                     if address.isascii() else address)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(idstring=secrets.token_hex(4), domain=mail_domain())
+    headers = {}
     if links:
-        message["List-Id"] = config["MAIL_LIST_ID"]
         mailto = config["MAIL_UNSUBSCRIBE_ADDRESS"]
-        message["List-Unsubscribe"] = (
-            f"<{links['unsubscribe_url']}>, "
-            f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>"
-        )
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message
+        headers = {
+            "List-Id": config["MAIL_LIST_ID"],
+            "List-Unsubscribe": (
+                f"<{links['unsubscribe_url']}>, "
+                f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>"
+            ),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    return mime.build(
+        sender=sender, recipient=transport_address(address), name=name, subject=subject,
+        message_id=make_msgid(idstring=secrets.token_hex(4), domain=mail_domain()),
+        date=formatdate(usegmt=True), headers=headers, text=text, html=html,
+        calendar=calendar)
 
 
 def build_message(template: str, subject: str, subscriber: Subscriber, *, sender: str,
-                  **context) -> EmailMessage:
+                  **context) -> Mail:
     """A mail to a subscriber, in their language, with their personal links."""
     return compose(template, subject, address=subscriber.email, name=subscriber.name,
                    language=subscriber.language, sender=sender,
@@ -136,13 +131,3 @@ def send_signin_link(organiser, token: str) -> None:
         minutes=current_app.config["SIGNIN_LINK_MAX_AGE"] // 60,
     )
     outbox.enqueue(message, key=f"signin:{organiser.id}:{secrets.token_hex(8)}", kind="signin")
-
-
-def attach_calendar(message: EmailMessage, ics: bytes, method: str) -> None:
-    """The iMIP structure calendar clients expect (CalConnect): the calendar as a third
-    alternative beside text and HTML, and the same file again as an attachment, with
-    the same METHOD in the MIME type as in the file."""
-    message.add_alternative(ics.decode("utf-8"), subtype="calendar",
-                            params={"method": method})
-    message.add_attachment(ics, maintype="text", subtype="calendar", filename="treffen.ics",
-                           params={"method": method, "charset": "UTF-8"})

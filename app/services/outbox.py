@@ -20,9 +20,6 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -31,13 +28,11 @@ from ..extensions import db
 from ..models import (OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, WorkerHeartbeat,
                       utcnow)
 from . import dkim_signing, ratelimit
-
-# Lines may be long (tokens in List-Unsubscribe), but never over RFC 5322's limit.
-POLICY = SMTP.clone(max_line_length=998)
-SMTPUTF8_POLICY = POLICY.clone(utf8=True)
+from .mime import Mail
 
 
-def enqueue(message: EmailMessage, *, key: str, kind: str, subscriber_id: int | None = None,
+
+def enqueue(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None,
             list_mail: bool = False, bulk: bool = False) -> OutboxMessage | None:
     """Queue ``message`` unless a mail with the same ``key`` is queued already.
 
@@ -49,18 +44,15 @@ def enqueue(message: EmailMessage, *, key: str, kind: str, subscriber_id: int | 
     if not bulk and db.session.scalar(
             sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return None
-    recipient = parseaddr(message["To"])[1]
-    needs_utf8 = not recipient.isascii()
     row = OutboxMessage(
         key=key,
         kind=kind,
         subscriber_id=subscriber_id,
         list_mail=list_mail,
-        sender=parseaddr(message["From"])[1],
-        recipient=recipient,
-        message_id=message["Message-ID"],
-        message=dkim_signing.sign(
-            message.as_bytes(policy=SMTPUTF8_POLICY if needs_utf8 else POLICY)),
+        sender=mail.sender,
+        recipient=mail.recipient,
+        message_id=mail.message_id,
+        message=dkim_signing.sign(mail.data),
     )
     db.session.add(row)
     if not bulk:

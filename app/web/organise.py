@@ -148,11 +148,8 @@ def announcement(meeting_id):
                 message = announcements.preview(
                     meeting, subject=form.subject.data, body=form.body.data,
                     reader_email=g.organiser.email, reader_name=g.organiser.name)
-                preview = {
-                    "subject": message["Subject"],
-                    "text": message.get_body(("plain",)).get_content(),
-                    "html": message.get_body(("html",)).get_content(),
-                }
+                preview = {"subject": message.subject, "text": message.text,
+                           "html": message.html}
             else:
                 announcements.schedule(meeting, actor=g.organiser.email,
                                        subject=form.subject.data, body=form.body.data,
