@@ -183,14 +183,29 @@ def _record_failure(row: OutboxMessage, error: str, permanent: bool) -> None:
         row.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
 
+@contextmanager
+def _keep_loaded():
+    """Commit after every mail without reloading the whole batch each time: the rows
+    are ours (claimed), nobody else changes them meanwhile."""
+    session = db.session()
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous
+
+
 def deliver(ids: list[int] | None = None, limit: int = 100) -> int:
     """Send due rows (only ``ids`` if given) over one SMTP connection, within the
     configured rate. Returns how many were sent."""
     beat()
     recover_stalled()
-    rows = _claim(ids, limit)
-    if not rows:
-        return 0
+    with _keep_loaded():
+        rows = _claim(ids, limit)
+        return _send(rows) if rows else 0
+
+
+def _send(rows: list[OutboxMessage]) -> int:
     sent = 0
     last_beat = time.monotonic()
     unwanted = _unwanted(rows)
