@@ -5,6 +5,7 @@ Built with the email package's compat32 MIME classes: several times faster than
 refuse line breaks in headers themselves, so ``build`` does (no header injection).
 """
 
+import secrets
 from dataclasses import dataclass
 from email import encoders
 from email.charset import QP, Charset
@@ -12,10 +13,20 @@ from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, parseaddr
 
 UTF8 = Charset("utf-8")
 UTF8.body_encoding = QP  # readable source, lines under 78 characters
+# Headers stay on one line (none comes near RFC 5322's 998); folding them costs more
+# than everything else in a mail.
+UNFOLDED = compat32.clone(max_line_length=0)
+
+
+def _boundary() -> str:
+    # Random, so it cannot occur in the (QP or base64 encoded) parts: the generator
+    # need not search every part for it.
+    return f"=_vernetzer_{secrets.token_hex(12)}"
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,8 @@ def build(*, sender: str, recipient: str, name: str | None, subject: str, messag
     """multipart/alternative (text, HTML); with ``calendar`` (ics, METHOD) the iMIP
     structure CalConnect recommends: multipart/mixed holding the alternative with a
     third part ``text/calendar; method=...``, plus the same file as ``treffen.ics``."""
-    alternative = MIMEMultipart("alternative", _subparts=[_text(text, "plain"),
-                                                          _text(html, "html")])
+    alternative = MIMEMultipart("alternative", boundary=_boundary(),
+                                _subparts=[_text(text, "plain"), _text(html, "html")])
     if calendar:
         ics, method = calendar
         inline = _text(ics.decode("utf-8"), "calendar")
@@ -63,7 +74,7 @@ def build(*, sender: str, recipient: str, name: str | None, subject: str, messag
         attachment.set_payload(ics)
         encoders.encode_base64(attachment)
         attachment.add_header("Content-Disposition", "attachment", filename="treffen.ics")
-        message = MIMEMultipart("mixed", _subparts=[alternative, attachment])
+        message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[alternative, attachment])
     else:
         message = alternative
     if name and recipient.isascii():
@@ -79,5 +90,5 @@ def build(*, sender: str, recipient: str, name: str | None, subject: str, messag
         message[key] = _header(value)
     return Mail(sender=parseaddr(sender)[1], recipient=recipient, message_id=message_id,
                 subject=subject, text=text, html=html,
-                data=message.as_bytes().replace(b"\n", b"\r\n"))
+                data=message.as_bytes(policy=UNFOLDED).replace(b"\n", b"\r\n"))
 
