@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import (Announcement, AnnouncementStatus, Meeting, MeetingStatus, OutboxMessage,
                       OutboxStatus, Subscriber, SubscriberStatus, utcnow)
 from . import calendar, markup, outbox
-from .mails import build_message
+from .mails import ListMail
 
 BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
 INVITED = ("invitation", "update")  # kinds that put the meeting into someone's calendar
@@ -42,6 +42,7 @@ def _has_mail(meeting: Meeting, kinds):
         OutboxMessage.status != OutboxStatus.DROPPED)
 
 
+# Called in each subscriber's language.
 SUBJECTS = {
     "invitation": lambda m: _("Invitation: %(summary)s", summary=calendar.summary(m)),
     "update": lambda m: _("Changed: %(summary)s", summary=calendar.summary(m)),
@@ -67,16 +68,14 @@ def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
     """One personalised mail with the meeting's calendar to each subscriber."""
     method = "CANCEL" if kind == "cancellation" else "PUBLISH"
     ics = calendar.calendar([meeting], method=method).to_ical()
-    description = markup.render(meeting.description)
-    subject = SUBJECTS[kind](meeting)
+    mail = ListMail(kind, lambda: SUBJECTS[kind](meeting), sender=_list_sender(),
+                    calendar=(ics, method), meeting=meeting,
+                    description=markup.render(meeting.description),
+                    meeting_url=calendar.meeting_url(meeting))
     count = 0
     for batch, rows in _in_batches(subscriber_ids):
         for subscriber in batch:
-            message = build_message(kind, subject, subscriber, sender=_list_sender(),
-                                    calendar=(ics, method), meeting=meeting,
-                                    description=description,
-                                    meeting_url=calendar.meeting_url(meeting))
-            row = outbox.enqueue(message,
+            row = outbox.enqueue(mail.for_subscriber(subscriber),
                                  key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
                                  kind=kind, subscriber_id=subscriber.id, list_mail=True,
                                  bulk=True)
@@ -159,13 +158,12 @@ def queue_announcements(now=None) -> int:
             Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now)
             .with_for_update(skip_locked=True)):
         meeting = announcement.meeting
-        body_html = markup.render(announcement.body)
+        mail = ListMail("announcement", announcement.subject, sender=_list_sender(),
+                        meeting=meeting, body=announcement.body,
+                        body_html=markup.render(announcement.body))
         for batch, rows in _in_batches(db.session.scalars(_active()).all()):
             for subscriber in batch:
-                message = build_message("announcement", announcement.subject, subscriber,
-                                        sender=_list_sender(), meeting=meeting,
-                                        body=announcement.body, body_html=body_html)
-                row = outbox.enqueue(message,
+                row = outbox.enqueue(mail.for_subscriber(subscriber),
                                      key=f"announcement:{announcement.id}:{subscriber.id}",
                                      kind="announcement", subscriber_id=subscriber.id,
                                      list_mail=True, bulk=True)
