@@ -61,27 +61,32 @@ def _render(template: str, subject, language: str, context: dict) -> tuple[str, 
                 render_template(f"email/{template}.html", **context))
 
 
-def _list_headers(links: dict[str, str]) -> dict[str, str]:
-    """RFC 2369 and RFC 8058: the list, and unsubscribing in one click."""
-    config = current_app.config
-    mailto = config["MAIL_UNSUBSCRIBE_ADDRESS"]
-    return {
-        "List-Id": config["MAIL_LIST_ID"],
-        "List-Unsubscribe": (
-            f"<{links['unsubscribe_url']}>, "
-            f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>"
-        ),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+def _list_unsubscribe(links: dict[str, str]) -> str:
+    mailto = current_app.config["MAIL_UNSUBSCRIBE_ADDRESS"]
+    return (f"<{links['unsubscribe_url']}>, "
+            f"<mailto:{mailto}?subject={quote('unsubscribe ' + links['unsubscribe_token'])}>")
+
+
+def _list_headers(links: dict[str, str] | None = None) -> dict[str, str]:
+    """RFC 2369 and RFC 8058: the list, and unsubscribing in one click (``links``
+    left out: the caller adds its personal List-Unsubscribe)."""
+    headers = {"List-Id": current_app.config["MAIL_LIST_ID"],
+               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    if links:
+        headers["List-Unsubscribe"] = _list_unsubscribe(links)
+    return headers
+
+
+def _message_id() -> str:
+    return make_msgid(idstring=secrets.token_hex(4), domain=mail_domain())
 
 
 def _finish(subject: str, text: str, html: str, *, address: str, name: str | None,
             sender: str, links: dict[str, str] | None, calendar) -> Mail:
     return mime.build(
         sender=sender, recipient=transport_address(address), name=name, subject=subject,
-        message_id=make_msgid(idstring=secrets.token_hex(4), domain=mail_domain()),
-        date=formatdate(usegmt=True), headers=_list_headers(links) if links else {},
-        text=text, html=html, calendar=calendar)
+        message_id=_message_id(), date=formatdate(usegmt=True),
+        headers=_list_headers(links) if links else {}, text=text, html=html, calendar=calendar)
 
 
 def compose(template: str, subject, *, address: str, name: str | None, language: str,
@@ -110,7 +115,7 @@ class ListMail:
         self.calendar, self.context = calendar, context
         self._rendered = {}
 
-    def _variant(self, language: str, named: bool) -> tuple[str, str, str]:
+    def _variant(self, language: str, named: bool) -> tuple[str, str, mime.Template]:
         key = (language, named)
         if key not in self._rendered:
             placeholder = Subscriber(name=self.NAME if named else None, language=language)
@@ -120,13 +125,16 @@ class ListMail:
                 "preferences_url": external_url(f"/einstellungen/{self.PREFERENCES}"),
                 "calendar_url": external_url("/kalender.ics"),
             }
-            self._rendered[key] = _render(self.template, self.subject, language, {
+            subject, text, html = _render(self.template, self.subject, language, {
                 **self.context, **links, "subscriber": placeholder,
                 "recipient_name": placeholder.name})
+            self._rendered[key] = (text, html, mime.Template(
+                sender=self.sender, subject=subject, headers=_list_headers(),
+                calendar=self.calendar))
         return self._rendered[key]
 
     def for_subscriber(self, subscriber: Subscriber) -> Mail:
-        subject, text, html = self._variant(subscriber.language, bool(subscriber.name))
+        text, html, template = self._variant(subscriber.language, bool(subscriber.name))
         links = subscriber_links(subscriber)
         unsubscribe = links["unsubscribe_token"]
         preferences = links["preferences_url"].rsplit("/", 1)[1]
@@ -135,8 +143,9 @@ class ListMail:
                 .replace(self.PREFERENCES, preferences))
         html = (html.replace(self.NAME, str(escape(name))).replace(self.UNSUBSCRIBE, unsubscribe)
                 .replace(self.PREFERENCES, preferences))
-        return _finish(subject, text, html, address=subscriber.email, name=subscriber.name,
-                       sender=self.sender, links=links, calendar=self.calendar)
+        return template.fill(recipient=transport_address(subscriber.email), name=subscriber.name,
+                             message_id=_message_id(), date=formatdate(usegmt=True),
+                             list_unsubscribe=_list_unsubscribe(links), text=text, html=html)
 
 
 def build_message(template: str, subject, subscriber: Subscriber, *, sender: str,
