@@ -94,28 +94,35 @@ def _due_meetings(now, horizon) -> list[Meeting]:
         .with_for_update(skip_locked=True)))
 
 
-def queue_invitations(now=None) -> int:
+def _queue_due(kind: str, days_setting: str, recipients, now, limit) -> int:
+    """Queue ``kind`` for every meeting due within the setting's days, to those of
+    ``recipients(meeting)`` (a query of subscriber IDs) who lack it: at most ``limit``,
+    so that the caller can commit in steps and senders start early."""
+    now = now or utcnow()
+    horizon = now + timedelta(days=current_app.config[days_setting])
+    count = 0
+    for meeting in _due_meetings(now, horizon):
+        query = recipients(meeting).order_by(Subscriber.id)
+        if limit:
+            query = query.limit(limit - count)
+        count += _queue(kind, meeting, db.session.scalars(query).all())
+        if limit and count >= limit:
+            break
+    return count
+
+
+def queue_invitations(now=None, limit: int | None = None) -> int:
     """Invite every active subscriber who has no invitation yet to each announced
     meeting that is within ``INVITE_BEFORE_DAYS`` (late joiners included)."""
-    now = now or utcnow()
-    horizon = now + timedelta(days=current_app.config["INVITE_BEFORE_DAYS"])
-    count = 0
-    for meeting in _due_meetings(now, horizon):
-        count += _queue("invitation", meeting, db.session.scalars(
-            _active().where(Subscriber.id.not_in(_has_mail(meeting, INVITED)))).all())
-    return count
+    return _queue_due("invitation", "INVITE_BEFORE_DAYS", lambda meeting: _active().where(
+        Subscriber.id.not_in(_has_mail(meeting, INVITED))), now, limit)
 
 
-def queue_reminders(now=None) -> int:
+def queue_reminders(now=None, limit: int | None = None) -> int:
     """Remind the invited a short while before (``REMIND_BEFORE_DAYS``)."""
-    now = now or utcnow()
-    horizon = now + timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
-    count = 0
-    for meeting in _due_meetings(now, horizon):
-        count += _queue("reminder", meeting, db.session.scalars(
-            _active().where(Subscriber.id.in_(_has_mail(meeting, INVITED)),
-                            Subscriber.id.not_in(_has_mail(meeting, ("reminder",))))).all())
-    return count
+    return _queue_due("reminder", "REMIND_BEFORE_DAYS", lambda meeting: _active().where(
+        Subscriber.id.in_(_has_mail(meeting, INVITED)),
+        Subscriber.id.not_in(_has_mail(meeting, ("reminder",)))), now, limit)
 
 
 def _drop_queued(meeting: Meeting, kinds) -> None:

@@ -226,6 +226,9 @@ def _send(rows: list[OutboxMessage]) -> int:
     sent = 0
     last_beat = time.monotonic()
     unwanted = _unwanted(rows)
+    # No transaction stays open while talking SMTP: on SQLite it would hold the write
+    # lock (BEGIN IMMEDIATE) and keep the web server waiting for a slow mail server.
+    db.session.commit()
     config = current_app.config
     try:
         with smtp_connection() as smtp:
