@@ -57,11 +57,9 @@ def _in_batches(subscriber_ids):
     for start in range(0, len(ids), BATCH):
         batch = db.session.scalars(sa.select(Subscriber).where(
             Subscriber.id.in_(ids[start:start + BATCH])).order_by(Subscriber.id)).all()
-        rows = []
-        yield batch, rows
-        db.session.flush()
-        for item in (*batch, *rows):
-            db.session.expunge(item)
+        yield batch
+        for subscriber in batch:
+            db.session.expunge(subscriber)
 
 
 def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
@@ -73,15 +71,13 @@ def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
                     description=markup.render(meeting.description),
                     meeting_url=calendar.meeting_url(meeting))
     count = 0
-    for batch, rows in _in_batches(subscriber_ids):
-        for subscriber in batch:
-            row = outbox.enqueue(mail.for_subscriber(subscriber),
-                                 key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
-                                 kind=kind, subscriber_id=subscriber.id, list_mail=True,
-                                 bulk=True)
-            row.meeting_id, row.sequence = meeting.id, meeting.sequence
-            rows.append(row)
-        count += len(rows)
+    for batch in _in_batches(subscriber_ids):
+        count += outbox.enqueue_many([
+            outbox.entry(mail.for_subscriber(subscriber),
+                         key=f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}",
+                         kind=kind, subscriber_id=subscriber.id, list_mail=True,
+                         meeting_id=meeting.id, sequence=meeting.sequence)
+            for subscriber in batch])
     return count
 
 
@@ -168,15 +164,13 @@ def queue_announcements(now=None) -> int:
         mail = ListMail("announcement", announcement.subject, sender=_list_sender(),
                         meeting=meeting, body=announcement.body,
                         body_html=markup.render(announcement.body))
-        for batch, rows in _in_batches(db.session.scalars(_active()).all()):
-            for subscriber in batch:
-                row = outbox.enqueue(mail.for_subscriber(subscriber),
-                                     key=f"announcement:{announcement.id}:{subscriber.id}",
-                                     kind="announcement", subscriber_id=subscriber.id,
-                                     list_mail=True, bulk=True)
-                row.meeting_id = meeting.id
-                rows.append(row)
-            count += len(rows)
+        for batch in _in_batches(db.session.scalars(_active()).all()):
+            count += outbox.enqueue_many([
+                outbox.entry(mail.for_subscriber(subscriber),
+                             key=f"announcement:{announcement.id}:{subscriber.id}",
+                             kind="announcement", subscriber_id=subscriber.id, list_mail=True,
+                             meeting_id=meeting.id)
+                for subscriber in batch])
         announcement.status = AnnouncementStatus.SENT
         announcement.sent_at = now
     return count

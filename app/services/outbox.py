@@ -33,33 +33,38 @@ from .mime import Mail
 
 
 
-def enqueue(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None,
-            list_mail: bool = False, bulk: bool = False) -> OutboxMessage | None:
-    """Queue ``message`` unless a mail with the same ``key`` is queued already.
+def entry(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None,
+          list_mail: bool = False, meeting_id: int | None = None,
+          sequence: int | None = None) -> dict:
+    """The outbox row for ``mail``, signed (DKIM) if configured."""
+    return {"key": key, "kind": kind, "subscriber_id": subscriber_id, "list_mail": list_mail,
+            "meeting_id": meeting_id, "sequence": sequence, "sender": mail.sender,
+            "recipient": mail.recipient, "message_id": mail.message_id,
+            "message": dkim_signing.sign(mail.data)}
 
-    Returns the new row, or None when the key was taken (the mail exists). With
-    ``bulk`` the caller's query has already left out the mails that exist: the key is
-    not looked up one by one (the unique index still guards it), and the row waits
-    for the worker instead of being sent right after the commit.
+
+def enqueue(mail: Mail, **fields) -> OutboxMessage | None:
+    """Queue one mail unless a mail with the same ``key`` is queued already; it is
+    sent right after the caller commits (``commit_and_deliver``).
+
+    Returns the new row, or None when the key was taken (the mail exists).
     """
-    if not bulk and db.session.scalar(
-            sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+    if db.session.scalar(
+            sa.select(OutboxMessage.id).where(OutboxMessage.key == fields["key"])) is not None:
         return None
-    row = OutboxMessage(
-        key=key,
-        kind=kind,
-        subscriber_id=subscriber_id,
-        list_mail=list_mail,
-        sender=mail.sender,
-        recipient=mail.recipient,
-        message_id=mail.message_id,
-        message=dkim_signing.sign(mail.data),
-    )
+    row = OutboxMessage(**entry(mail, **fields))
     db.session.add(row)
-    if not bulk:
-        db.session.flush()
-        g.setdefault("outbox_new", []).append(row.id)
+    db.session.flush()
+    g.setdefault("outbox_new", []).append(row.id)
     return row
+
+
+def enqueue_many(entries: list[dict]) -> int:
+    """Queue many mails in one statement; the worker sends them. The caller's query
+    has left out mails that exist already (the unique key still guards it)."""
+    if entries:
+        db.session.execute(sa.insert(OutboxMessage), entries)
+    return len(entries)
 
 
 def commit_and_deliver() -> None:
