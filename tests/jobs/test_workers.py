@@ -91,3 +91,18 @@ def test_a_killed_worker_is_taken_over(live_database, smtp_server, mailbox):
     assert len(ids) == 60  # nobody is missed
     assert sum(count - 1 for count in ids.values()) <= 1  # at most the one on the wire
     assert outbox_states(live_database) == Counter({"sent": 60})
+
+
+def test_the_worker_process_runs_the_jobs(live_database, smtp_server, mailbox):
+    """``flask worker`` (APScheduler) drains the outbox on its own and stops on SIGTERM."""
+    fill_outbox(live_database, 3)
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
+                              cwd=ROOT, env=process_env(live_database, smtp_server.port),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while len(mailbox.messages) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGTERM)
+    output = worker.communicate(timeout=30)[0]
+    assert len(received_ids(mailbox)) == 3, output
+    assert outbox_states(live_database) == Counter({"sent": 3})

@@ -195,3 +195,39 @@ def test_announcement_goes_to_active_subscribers_once_when_due(app, mailbox):
     assert mail["Subject"] == "Thema: Stadtteilarbeit"
     assert "<strong>auf euch</strong>" in mail.get_body(("html",)).get_content()
     assert len(mailbox.to("fynn@example.org")) == 1
+
+
+def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
+    with app.app_context():
+        for email, name, language in (("juergen@example.org", "Jürgen <b>&</b>", "de"),
+                                      ("emma@example.org", "Emma", "en"),
+                                      ("anon@example.org", None, "de")):
+            db.session.add(Subscriber(email=email, name=name, language=language,
+                                      status=SubscriberStatus.ACTIVE, source="import"))
+        db.session.commit()
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
+                                  district="Süd", topic="Begegnung")
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+    run_jobs(app)
+
+    [juergen] = mailbox.to("juergen@example.org")
+    assert juergen["Subject"] == "Einladung: Stadtteilvernetzer-Treffen: Begegnung"
+    assert juergen["To"].addresses[0].display_name == "Jürgen <b>&</b>"
+    assert "Hallo Jürgen <b>&</b>," in juergen.get_body(("plain",)).get_content()
+    assert "Hallo Jürgen &lt;b&gt;&amp;&lt;/b&gt;," in juergen.get_body(("html",)).get_content()
+    [emma] = mailbox.to("emma@example.org")
+    assert emma["Subject"] == "Invitation: Stadtteilvernetzer-Treffen: Begegnung"
+    assert "Hello Emma," in emma.get_body(("plain",)).get_content()
+    [anon] = mailbox.to("anon@example.org")
+    assert anon.get_body(("plain",)).get_content().startswith("Hallo,")
+
+    # Each mail's links are its reader's own: Emma's unsubscribes Emma, nobody else.
+    link = emma["List-Unsubscribe"].split("<")[1].split(">")[0]
+    assert app.test_client().post(link.removeprefix("https://vernetzer.example"),
+                                  data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    with app.app_context():
+        states = dict(db.session.execute(sa.select(Subscriber.email, Subscriber.status)).all())
+    assert states == {"juergen@example.org": "active", "emma@example.org": "unsubscribed",
+                      "anon@example.org": "active"}
