@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import uuid
+from contextlib import contextmanager
 from email import policy
 from email.parser import BytesParser
 
@@ -110,16 +111,25 @@ def create_database(engine_name: str, tmp_path_factory) -> tuple[str, callable]:
     return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(False), drop
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory, smtp_server):
-    """A database migrated to head, once per engine and session."""
-    url, drop = create_database(request.param, tmp_path_factory)
-    app = create_app(base_config(url, smtp_server.port, tmp_path_factory.mktemp("m")))
+@contextmanager
+def migrated_database(engine_name: str, tmp_path_factory, smtp_port: int):
+    """A new database of ``engine_name``, migrated to head; dropped afterwards."""
+    url, drop = create_database(engine_name, tmp_path_factory)
+    app = create_app(base_config(url, smtp_port, tmp_path_factory.mktemp("m")))
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    yield url
-    drop()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory, smtp_server):
+    """A database migrated to head, once per engine and session."""
+    with migrated_database(request.param, tmp_path_factory, smtp_server.port) as url:
+        yield url
 
 
 @pytest.fixture
@@ -179,13 +189,8 @@ def path_of(url: str) -> str:
 def live_database(request, tmp_path_factory, smtp_server):
     """A database of its own, migrated, for tests whose work spans several processes
     (nothing is rolled back: the processes commit for real). Yields its URL."""
-    url, drop = create_database(request.param, tmp_path_factory)
-    app = create_app(base_config(url, smtp_server.port, tmp_path_factory.mktemp("live")))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    yield url
-    drop()
+    with migrated_database(request.param, tmp_path_factory, smtp_server.port) as url:
+        yield url
 
 
 def process_env(database_url: str, smtp_port: int, **settings) -> dict:
