@@ -6,7 +6,8 @@ import click
 from flask.cli import with_appcontext
 
 from ..extensions import db
-from ..services import InvalidInput, outbox, subscriber_csv, subscribers
+from ..models import ConsentSource
+from ..services import InvalidInput, audit, outbox, subscriber_csv, subscribers
 from . import fail
 
 
@@ -54,6 +55,37 @@ def export(output):
         click.echo(f"exported: {count} to {output}", err=True)
     else:
         subscriber_csv.export(sys.stdout)
+
+
+@group.command("unsubscribe")
+@click.argument("email")
+@with_appcontext
+def unsubscribe(email):
+    """Take EMAIL off the list (for example when someone asks by phone)."""
+    try:
+        subscriber = subscribers.find_by_email(subscribers.normalise_email(email))
+    except InvalidInput as error:
+        fail(error)
+    if subscriber is None:
+        fail(f"unknown address: {email}")
+    subscribers.unsubscribe(subscriber, ConsentSource.ORGANISER)
+    audit.record("cli", "subscriber.unsubscribe", f"subscriber {subscriber.id}")
+    db.session.commit()
+    click.echo(f"unsubscribed: {subscriber.email}")
+
+
+@group.command("unsubscribe-mail")
+@click.argument("file", type=click.File("rb"), default="-")
+@with_appcontext
+def unsubscribe_mail(file):
+    """Act on a mail to the List-Unsubscribe address, read from FILE or standard input
+    (for a mail server's pipe, e.g. an alias "| vernetzer subscribers unsubscribe-mail")."""
+    try:
+        subscriber = subscribers.unsubscribe_by_mail(file.read(1_000_000))
+    except InvalidInput as error:
+        fail(error)
+    db.session.commit()
+    click.echo(f"unsubscribed: {subscriber.email}")
 
 
 @group.command("erase")

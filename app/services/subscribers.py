@@ -1,8 +1,11 @@
 """The distribution list: double opt-in, one-click unsubscribe, preferences, erasure."""
 
+import re
 import secrets
 import unicodedata
 from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -183,6 +186,25 @@ def unsubscribe(subscriber: Subscriber, source: ConsentSource = ConsentSource.FO
                OutboxMessage.status == OutboxStatus.QUEUED)
         .values(status=OutboxStatus.DROPPED)
     )
+
+
+UNSUBSCRIBE_SUBJECT = re.compile(r"unsubscribe\s+([A-Za-z0-9_\-.]+)", re.IGNORECASE)
+
+
+def unsubscribe_by_mail(raw: bytes) -> Subscriber:
+    """Act on a mail sent to the List-Unsubscribe ``mailto:`` address (piped in by the
+    mail server): its subject carries the same signed token as the link. The sender's
+    address alone is not trusted, since anyone can forge it."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    match = UNSUBSCRIBE_SUBJECT.search(str(message.get("Subject", "")))
+    if match is None:
+        raise InvalidInput(_("The mail has no unsubscribe code in its subject."))
+    try:
+        subscriber = from_link("unsubscribe", match.group(1), allow_expired=True)
+    except TokenError:
+        raise InvalidInput(_("The unsubscribe code in the mail is not valid.")) from None
+    unsubscribe(subscriber, ConsentSource.MAIL)
+    return subscriber
 
 
 def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, district=None,
