@@ -15,25 +15,15 @@ from ..districts import all_districts
 from ..extensions import db
 from ..models import Meeting, MeetingKind, MeetingStatus, Venue, utcnow
 from ..timeutil import local, local_text
-from . import InvalidInput, audit, delivery, holidays_bw, planner, venues
+from . import InvalidInput, audit, by_id, delivery, holidays_bw, planner, venues
 from .mails import mail_domain
 from .subscribers import clean_district, clean_text
 
 MAX_DURATION = timedelta(hours=14)
 
 
-def _by_id(model, value):
-    """The row with this ID (given as text by a person), or None."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    # Beyond the database's integer range there is nothing (and PostgreSQL would fail).
-    return db.session.get(model, number) if 0 < number < 2**31 else None
-
-
 def find(meeting_id) -> Meeting | None:
-    return _by_id(Meeting, meeting_id)
+    return by_id(Meeting, meeting_id)
 
 
 def get(meeting_id) -> Meeting:
@@ -46,7 +36,7 @@ def get(meeting_id) -> Meeting:
 def _venue(venue_id) -> Venue | None:
     if venue_id in (None, ""):
         return None
-    venue = _by_id(Venue, venue_id)
+    venue = venues.find(venue_id)
     if venue is None:
         raise InvalidInput(_("There is no venue %(id)s.", id=venue_id))
     return venue

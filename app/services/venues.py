@@ -4,30 +4,48 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..models import Venue
-from . import InvalidInput, audit
+from ..models import Meeting, Venue
+from . import InvalidInput, audit, by_id
 from .subscribers import clean_district, clean_text
 
 
-def add_venue(*, actor: str, name, address, district, host_organisation=None, contact=None,
-              step_free=None, transit_stop=None, accessibility_notes=None,
-              capacity=None) -> Venue:
+def _validated(*, name, address, district, host_organisation=None, contact=None,
+               step_free=None, transit_stop=None, accessibility_notes=None,
+               capacity=None) -> dict:
+    return {
+        "name": _required(clean_text(name, 150, _("Name")), _("Name")),
+        "address": _required(clean_text(address, 300, _("Address")), _("Address")),
+        "district": _required(clean_district(district), _("District")),
+        "host_organisation": clean_text(host_organisation, 150, _("Host organisation")),
+        "contact": clean_text(contact, 300, _("Contact")),
+        "step_free": step_free,
+        "transit_stop": clean_text(transit_stop, 150, _("Public transport stop")),
+        "accessibility_notes": (accessibility_notes or "").strip()[:2000] or None,
+        "capacity": _capacity(capacity),
+    }
+
+
+def add_venue(*, actor: str, **fields) -> Venue:
     """Validate everything, then add the venue (and its audit entry)."""
-    venue = Venue(
-        name=_required(clean_text(name, 150, _("Name")), _("Name")),
-        address=_required(clean_text(address, 300, _("Address")), _("Address")),
-        district=_required(clean_district(district), _("District")),
-        host_organisation=clean_text(host_organisation, 150, _("Host organisation")),
-        contact=clean_text(contact, 300, _("Contact")),
-        step_free=step_free,
-        transit_stop=clean_text(transit_stop, 150, _("Public transport stop")),
-        accessibility_notes=(accessibility_notes or "").strip()[:2000] or None,
-        capacity=_capacity(capacity),
-    )
+    venue = Venue(**_validated(**fields))
     db.session.add(venue)
     db.session.flush()
     audit.record(actor, "venue.add", f"venue {venue.id}", name=venue.name,
                  district=venue.district)
+    return venue
+
+
+def update_venue(venue: Venue, *, actor: str, **fields) -> Venue:
+    """Change a venue; it cannot move to another district while meetings use it."""
+    values = _validated(**fields)
+    if values["district"] != venue.district and db.session.scalar(
+            sa.select(Meeting.id).where(Meeting.venue_id == venue.id).limit(1)):
+        raise InvalidInput(_("Meetings take place at this venue in %(district)s; it cannot "
+                             "move to another district.", district=venue.district))
+    for key, value in values.items():
+        setattr(venue, key, value)
+    audit.record(actor, "venue.update", f"venue {venue.id}", **{
+        key: value for key, value in values.items() if key in ("name", "district", "address")})
     return venue
 
 
@@ -59,3 +77,7 @@ def venue_by_district() -> dict[str, int]:
     for venue in db.session.scalars(sa.select(Venue).order_by(Venue.id)):
         found.setdefault(venue.district, venue.id)
     return found
+
+
+def find(venue_id) -> Venue | None:
+    return by_id(Venue, venue_id)

@@ -165,23 +165,41 @@ def announcement(meeting_id):
                            preview=preview), status
 
 
+def _venue_fields(form: VenueForm) -> dict:
+    return {name: form[name].data for name in (
+        "name", "address", "district", "host_organisation", "contact", "step_free",
+        "transit_stop", "accessibility_notes", "capacity")}
+
+
 @bp.route("/orte", methods=["GET", "POST"])
 @organiser_required
 def venue_list():
     form = VenueForm()
     form.district.choices = district_choices(all_districts())
     if form.validate_on_submit() and _attempt(
-            lambda: venues.add_venue(
-                actor=g.organiser.email, name=form.name.data, address=form.address.data,
-                district=form.district.data, host_organisation=form.host_organisation.data,
-                contact=form.contact.data, step_free=form.step_free.data,
-                transit_stop=form.transit_stop.data,
-                accessibility_notes=form.accessibility_notes.data, capacity=form.capacity.data),
+            lambda: venues.add_venue(actor=g.organiser.email, **_venue_fields(form)),
             _("The venue has been added.")):
         return redirect(url_for(".venue_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("organise/venues.html", form=form,
                            venues=venues.all_venues()), status
+
+
+@bp.route("/orte/<int:venue_id>", methods=["GET", "POST"])
+@organiser_required
+def venue(venue_id):
+    venue = venues.find(venue_id)
+    if venue is None:
+        abort(404)
+    form = VenueForm(obj=venue)
+    form.district.choices = district_choices(all_districts())
+    form.submit.label.text = _("Save")
+    if form.validate_on_submit() and _attempt(
+            lambda: venues.update_venue(venue, actor=g.organiser.email, **_venue_fields(form)),
+            _("The changes have been saved.")):
+        return redirect(url_for(".venue_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("organise/venue_form.html", form=form, venue=venue), status
 
 
 @bp.get("/verteiler")

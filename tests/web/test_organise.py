@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Announcement, AuditEntry, Meeting
+from app.models import Announcement, AuditEntry, Meeting, Venue
 from tests.conftest import csrf_token, links_in, path_of, request_link, signin_link
 
 YEAR = date.today().year + 1
@@ -66,7 +66,7 @@ def organiser_urls(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/organisation") and "anmelden" not in rule.rule \
                 and rule.endpoint != "auth.signout":
-            urls.append((rule.rule.replace("<int:meeting_id>", "1"),
+            urls.append((rule.rule.replace("<int:meeting_id>", "1").replace("<int:venue_id>", "1"),
                          "POST" if "GET" not in rule.methods else "GET"))
     return urls
 
@@ -164,11 +164,30 @@ def test_venue_in_another_district_is_refused(client, runner, mailbox):
         "csrf_token": csrf_token(page.text), "name": "Bürgerhaus West",
         "address": "Bismarckstraße 1", "district": "West", "capacity": "40"})
     assert added.status_code == 302
-    venue_id = "1"
     with client.application.app_context():
-        from app.models import Venue
-
         venue_id = str(db.session.scalar(sa.select(Venue.id)))
     refused = meeting_form(client, "/organisation/treffen/neu", district="Ost",
                            venue_id=venue_id)
     assert refused.status_code == 400 and "liegt in West, nicht in Ost" in refused.text
+
+
+def test_venue_can_be_edited_but_not_moved_away_from_its_meetings(app, client, runner, mailbox):
+    sign_in(client, runner, mailbox)
+    venue_id = runner.invoke(args=["venues", "add", "--name", "Stadtteilhaus", "--district", "Ost",
+                                   "--address", "Ostendstraße 1"]).output.strip().splitlines()[-1]
+    url = f"/organisation/orte/{venue_id}"
+    page = client.get(url)
+    assert page.status_code == 200 and 'value="Stadtteilhaus"' in page.text
+    fields = {"csrf_token": csrf_token(page.text), "name": "Stadtteilhaus Ost",
+              "address": "Ostendstraße 1", "district": "Ost", "step_free": "y",
+              "transit_stop": "Ostendplatz (U4, U9)", "capacity": "30"}
+    assert client.post(url, data=fields).status_code == 302
+    runner.invoke(args=["meetings", "create", "--venue", venue_id, "--start",
+                        f"{YEAR}-03-09 18:00", "--end", f"{YEAR}-03-09 20:00"])
+    moved = client.post(url, data={**fields, "district": "West"})
+    assert moved.status_code == 400 and "nicht in einen anderen Stadtbezirk" in moved.text
+    with app.app_context():
+        venue = db.session.get(Venue, int(venue_id))
+        assert (venue.name, venue.district, venue.step_free, venue.capacity) == (
+            "Stadtteilhaus Ost", "Ost", True, 30)
+    assert client.get("/organisation/orte/99999999999").status_code == 404
