@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from email_validator import validate_email
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, get_locale, lazy_gettext as _l
 from markupsafe import escape
 
 from ..models import Subscriber
@@ -53,7 +53,7 @@ def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
 
 def _render(template: str, subject, language: str, context: dict) -> tuple[str, str, str]:
     """Subject, text and HTML of ``template`` in ``language``. ``subject`` may be a
-    function, called in that language."""
+    lazy string or a function: either is translated into that language."""
     with force_locale(language):
         subject = str(subject() if callable(subject) else subject)
         context = {**context, "subject": subject, "language": language}
@@ -163,7 +163,7 @@ def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
     )
     message = build_message(
         "confirm",
-        _("Please confirm your subscription"),
+        _l("Please confirm your subscription"),
         subscriber,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         confirm_url=external_url(f"/bestaetigen/{token}"),
@@ -180,7 +180,7 @@ def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
 def send_welcome(subscriber: Subscriber) -> None:
     message = build_message(
         "welcome",
-        _("Welcome to the Stadtteilvernetzer distribution list"),
+        _l("Welcome to the Stadtteilvernetzer distribution list"),
         subscriber,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
@@ -195,8 +195,9 @@ def send_welcome(subscriber: Subscriber) -> None:
 def send_signin_link(organiser, token: str) -> None:
     """The organiser's one-time sign-in link (personal mail, no list headers)."""
     message = compose(
-        "signin", _("Your sign-in link for vernetzer"),
-        address=organiser.email, name=organiser.name, language="de",
+        "signin", _l("Your sign-in link for vernetzer"),
+        # In the language of the page the organiser asked on.
+        address=organiser.email, name=organiser.name, language=str(get_locale()),
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         signin_url=external_url(f"/organisation/anmelden/{token}"),
         minutes=current_app.config["SIGNIN_LINK_MAX_AGE"] // 60,

@@ -191,3 +191,15 @@ def test_venue_can_be_edited_but_not_moved_away_from_its_meetings(app, client, r
         assert (venue.name, venue.district, venue.step_free, venue.capacity) == (
             "Stadtteilhaus Ost", "Ost", True, 30)
     assert client.get("/organisation/orte/99999999999").status_code == 404
+
+
+def test_mails_speak_the_readers_language_subject_included(client, runner, mailbox):
+    add_organiser(runner, "lang@example.org", "organiser")
+    client.get("/sprache/en")
+    request_link(client, "lang@example.org")
+    [mail] = mailbox.to("lang@example.org")
+    assert mail["Subject"] == "Your sign-in link for vernetzer"
+    assert "here is your sign-in link" in mail.get_body(("plain",)).get_content()
+    client.get("/sprache/de")
+    request_link(client, "lang@example.org")
+    assert mailbox.to("lang@example.org")[-1]["Subject"] == "Ihr Anmeldelink für vernetzer"
