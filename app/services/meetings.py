@@ -140,6 +140,14 @@ def cancel(meeting: Meeting, *, actor: str, reason: str | None) -> Meeting:
     return meeting
 
 
+def next_announced(now=None) -> Meeting | None:
+    """The next meeting people can come to."""
+    return db.session.scalar(
+        sa.select(Meeting).where(Meeting.status == MeetingStatus.ANNOUNCED,
+                                 Meeting.start_at > (now or utcnow()))
+        .order_by(Meeting.start_at).limit(1))
+
+
 def upcoming_and_recent(limit: int = 200) -> list[Meeting]:
     return list(db.session.scalars(
         sa.select(Meeting).order_by(Meeting.start_at.desc()).limit(limit)))

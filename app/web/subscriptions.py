@@ -9,7 +9,7 @@ from flask_babel import get_locale, gettext as _
 from ..districts import all_districts
 from ..extensions import csrf
 from ..models import ConsentSource
-from ..services import InvalidInput, consent, mails, outbox, subscribers
+from ..services import InvalidInput, consent, mails, meetings, outbox, subscribers
 from ..services.tokens import TokenError
 from . import client_ip, user_agent
 from .forms import (ButtonForm, OneClickForm, PreferencesForm, SubscribeForm, district_choices,
@@ -36,7 +36,8 @@ def index():
             return render_template("subscriptions/check_your_mail.html")
     status = 400 if form.errors else 200
     return render_template("subscriptions/index.html", form=form,
-                           consent_text=consent.current_text(language)), status
+                           consent_text=consent.current_text(language),
+                           next_meeting=meetings.next_announced()), status
 
 
 def _token_problem(error: TokenError, token: str | None = None, status: int = 400):

@@ -37,6 +37,8 @@ def test_feed_lists_published_meetings_in_berlin_time(client, runner):
     assert str(event["UID"]) == listed["uid"] and event["SEQUENCE"] == listed["sequence"] == 1
 
     assert client.get(f"/treffen/{summer_id}").status_code == 200
+    home = client.get("/").text  # the home page shows the next date
+    assert "Nächstes Treffen" in home and f"/treffen/{summer_id}" in home and "Ehrenamt" in home
     draft_id = draft.output.strip().splitlines()[-1]
     assert client.get(f"/treffen/{draft_id}").status_code == 404
 
