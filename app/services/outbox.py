@@ -19,7 +19,6 @@ import time
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -31,6 +30,7 @@ from ..models import (OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus,
 from . import dkim_signing, ratelimit
 from .mime import Mail
 
+_SENDER_IDS: dict[int, str] = {}
 
 
 def entry(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None,
@@ -100,10 +100,12 @@ def smtp_connection():
             host.close()
 
 
-@cache
 def sender_id() -> str:
-    """This process's name in claims and heartbeats."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """This process's name in claims and heartbeats (a forked child gets its own)."""
+    pid = os.getpid()
+    if pid not in _SENDER_IDS:
+        _SENDER_IDS[pid] = f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
+    return _SENDER_IDS[pid]
 
 
 def beat() -> None:
