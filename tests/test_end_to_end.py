@@ -125,3 +125,20 @@ def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
     browser.get(unsubscribe)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     heading_becomes(browser, "Sie sind abgemeldet")
+
+
+def test_serve_says_clearly_when_its_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "FLASK_SECRET_KEY": "x", "FLASK_MAIL_CATCHER": "true",
+               "FLASK_MAIL_PORT": str(port), "FLASK_MAIL_CATCHER_DIR": str(tmp_path / "mails"),
+               "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+        for args, message in ((["--port", str(port)], f"cannot listen on 127.0.0.1:{port}"),
+                              (["--port", str(free_port())], "the mail catcher cannot listen")):
+            result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "serve",
+                                     "--no-worker", *args], cwd=ROOT, env=env,
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 1
+            assert message in result.stderr and "Traceback" not in result.stderr

@@ -20,18 +20,28 @@ from flask_migrate import upgrade
 @click.option("--no-worker", is_flag=True, help="Do not start the worker process.")
 @with_appcontext
 def serve(host, port, no_worker):
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     from .. import mailcatcher
 
     app = current_app._get_current_object()
     upgrade()
+    try:
+        server = create_server(app, host=host, port=port, threads=8, ident="vernetzer")
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({error.strerror}); "
+                                   "is vernetzer running already? Try --port.") from None
     catcher = None
     if app.config["MAIL_CATCHER"]:
-        catcher = mailcatcher.start(app.config["MAIL_CATCHER_DIR"], app.config["MAIL_SERVER"],
-                                    app.config["MAIL_PORT"])
-        click.echo(f"mail catcher: smtp://{app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
-                   f", read the mails at http://{host}:{port}/_mails/")
+        smtp = f"{app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
+        try:
+            catcher = mailcatcher.start(app.config["MAIL_CATCHER_DIR"], app.config["MAIL_SERVER"],
+                                        app.config["MAIL_PORT"])
+        except (OSError, RuntimeError) as error:
+            server.close()
+            raise click.ClickException(f"the mail catcher cannot listen on {smtp} ({error}); "
+                                       "set FLASK_MAIL_PORT to a free port.") from None
+        click.echo(f"mail catcher: smtp://{smtp}, read the mails at http://{host}:{port}/_mails/")
     worker = None
     if not no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"])
@@ -39,8 +49,11 @@ def serve(host, port, no_worker):
     # SIGTERM ends the server like Ctrl+C, so the worker and catcher stop with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress_serve(app, host=host, port=port, threads=8, ident="vernetzer")
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.close()
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=10)
