@@ -47,7 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.instance_path, "vernetzer.sqlite3"
         )
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
-    app.config.setdefault("MAIL_CATCHER_DIR", None)
     if not app.config["MAIL_CATCHER_DIR"]:
         app.config["MAIL_CATCHER_DIR"] = os.path.join(app.instance_path, "mailcatcher")
 
@@ -67,10 +66,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals["get_locale"] = get_locale
-    from .web import kind_label, status_label
-
-    app.jinja_env.globals.update(status_label=status_label, kind_label=kind_label)
     https = app.config["FORCE_HTTPS"]
     talisman.init_app(
         app,
@@ -85,8 +80,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .cli import register_commands
-    from .web import auth, calendar, catcher, errors, organise, subscriptions
+    from .web import (auth, calendar, catcher, errors, kind_label, organise, status_label,
+                      subscriptions)
 
+    app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label,
+                                 kind_label=kind_label)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(organise.bp)
