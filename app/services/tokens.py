@@ -6,6 +6,7 @@ so rotating the key does not break links already sent.
 """
 
 import hashlib
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -31,8 +32,14 @@ class TokenError(Exception):
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     config = current_app.config
     # itsdangerous signs with the last key and accepts all of them.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=f"vernetzer.{purpose}")
+    return _cached_serializer(purpose, (*(config.get("SECRET_KEY_FALLBACKS") or []),
+                                        config["SECRET_KEY"]))
+
+
+@lru_cache(maxsize=32)
+def _cached_serializer(purpose: str, keys: tuple[str, ...]) -> URLSafeTimedSerializer:
+    """Built once per purpose and set of keys: a send signs two links per recipient."""
+    return URLSafeTimedSerializer(list(keys), salt=f"vernetzer.{purpose}")
 
 
 def make_token(purpose: str, payload) -> str:
