@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -31,7 +32,8 @@ def browser_binaries():
 
 @pytest.fixture
 def service(tmp_path):
-    """``flask serve`` in its own process, on a fresh SQLite database."""
+    """``flask serve`` in its own process, on a fresh SQLite database: its address
+    (``url``) and environment (``env``, for command-line calls on the same database)."""
     port, smtp_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -55,7 +57,7 @@ def service(tmp_path):
                 process.kill()
                 pytest.fail("service did not start:\n" + process.stdout.read())
             time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env)
     process.terminate()
     output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output  # web server, worker and catcher stopped cleanly
@@ -85,7 +87,7 @@ def wait_for_mail(browser, service, subject, count=1):
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        browser.get(service + "/_mails/")
+        browser.get(service.url + "/_mails/")
         links = browser.find_elements(By.LINK_TEXT, subject)
         if len(links) >= count:
             return links[0]
@@ -106,7 +108,7 @@ def heading_becomes(browser, text):
 def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
-    browser.get(service + "/")
+    browser.get(service.url + "/")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
     browser.find_element(By.ID, "email").send_keys("browser@example.org")
     browser.find_element(By.ID, "name").send_keys("Bea Browser")
@@ -142,3 +144,41 @@ def test_serve_says_clearly_when_its_port_is_taken(tmp_path):
                                     capture_output=True, text=True, timeout=60)
             assert result.returncode == 1
             assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_organiser_signs_in_and_plans_a_meeting_on_a_phone(service, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    cli = [sys.executable, "-m", "flask", "--app", "app"]
+    added = subprocess.run([*cli, "organisers", "add", "anna@example.org", "--role", "admin"],
+                           cwd=ROOT, env=service.env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    browser.set_window_size(390, 844)  # a phone
+    browser.get(service.url + "/organisation/")  # not signed in: to the sign-in page
+    heading_becomes(browser, "Anmeldung für das Orga-Team")
+    browser.find_element(By.ID, "email").send_keys("anna@example.org")
+    browser.find_element(By.ID, "submit").click()
+    heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
+    wait_for_mail(browser, service, "Ihr Anmeldelink für vernetzer").click()
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "/organisation/anmelden/").get_attribute("href")
+    browser.get(link)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    heading_becomes(browser, "Treffen")
+
+    browser.find_element(By.LINK_TEXT, "Neues Treffen").click()
+    year = time.localtime().tm_year + 1
+    for field, value in (("start", f"{year}-03-09T18:00"), ("end", f"{year}-03-09T20:00")):
+        browser.execute_script("arguments[0].value = arguments[1]",
+                               browser.find_element(By.ID, field), value)
+    Select(browser.find_element(By.ID, "district")).select_by_visible_text("Vaihingen")
+    browser.find_element(By.ID, "topic").send_keys("Nachbarschaftshilfe")
+    browser.find_element(By.ID, "submit").click()
+    heading_becomes(browser, "Treffen in Vaihingen")
+    assert "als Entwurf gespeichert" in browser.find_element(By.TAG_NAME, "main").text
+    browser.find_element(By.XPATH, "//button[text()='Ankündigen']").click()
+    heading_becomes(browser, "Treffen in Vaihingen")
+    assert "angekündigt" in browser.find_element(By.TAG_NAME, "main").text
+    # The page fits the phone: nothing wider than the screen but scrollable tables.
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
