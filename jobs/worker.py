@@ -1,23 +1,18 @@
 """The worker process: APScheduler runs the jobs of ``SCHEDULE`` on their intervals."""
 
-import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import SCHEDULE
 
-log = logging.getLogger(__name__)
-
 
 def _in_app_context(app, function):
+    """Each run gets an app context (and so a database session) of its own. A failing
+    run is logged by APScheduler, rolled back, and the job runs again on its next turn."""
     def run():
         with app.app_context():
-            try:
-                return function()
-            except Exception:
-                log.exception("job %s failed; it runs again on its next turn", function.__name__)
-                raise
+            return function()
 
     run.__name__ = function.__name__
     return run
