@@ -82,17 +82,26 @@ def browser():
     driver_.quit()
 
 
-def wait_for_mail(browser, service, subject, count=1):
+def wait_for_mail(browser, service, subject):
     from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         browser.get(service.url + "/_mails/")
         links = browser.find_elements(By.LINK_TEXT, subject)
-        if len(links) >= count:
+        if links:
             return links[0]
         time.sleep(0.5)
     pytest.fail(f"no mail {subject!r} in the catcher")
+
+
+def open_link_in_mail(browser, service, subject, link_part):
+    """Find the mail in the catcher, open its link, press the page's button."""
+    from selenium.webdriver.common.by import By
+
+    wait_for_mail(browser, service, subject).click()
+    browser.get(browser.find_element(By.PARTIAL_LINK_TEXT, link_part).get_attribute("href"))
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
 
 
 def heading_becomes(browser, text):
@@ -115,17 +124,12 @@ def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
     browser.find_element(By.ID, "submit").click()
     heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
 
-    wait_for_mail(browser, service, "Bitte bestätigen Sie Ihre Anmeldung").click()
-    confirm = browser.find_element(By.PARTIAL_LINK_TEXT, "/bestaetigen/").get_attribute("href")
-    browser.get(confirm)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    open_link_in_mail(browser, service, "Bitte bestätigen Sie Ihre Anmeldung", "/bestaetigen/")
     heading_becomes(browser, "Willkommen!")
     browser.save_screenshot(str(tmp_path / "welcome.png"))
 
-    wait_for_mail(browser, service, "Willkommen im Verteiler der Stadtteilvernetzer").click()
-    unsubscribe = browser.find_element(By.PARTIAL_LINK_TEXT, "/abmelden/").get_attribute("href")
-    browser.get(unsubscribe)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    open_link_in_mail(browser, service, "Willkommen im Verteiler der Stadtteilvernetzer",
+                      "/abmelden/")
     heading_becomes(browser, "Sie sind abgemeldet")
 
 
@@ -160,10 +164,7 @@ def test_organiser_signs_in_and_plans_a_meeting_on_a_phone(service, browser):
     browser.find_element(By.ID, "email").send_keys("anna@example.org")
     browser.find_element(By.ID, "submit").click()
     heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
-    wait_for_mail(browser, service, "Ihr Anmeldelink für vernetzer").click()
-    link = browser.find_element(By.PARTIAL_LINK_TEXT, "/organisation/anmelden/").get_attribute("href")
-    browser.get(link)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    open_link_in_mail(browser, service, "Ihr Anmeldelink für vernetzer", "/organisation/anmelden/")
     heading_becomes(browser, "Treffen")
 
     browser.find_element(By.LINK_TEXT, "Neues Treffen").click()

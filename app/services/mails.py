@@ -38,17 +38,19 @@ def transport_address(email: str) -> str:
     return result.ascii_email or result.normalized
 
 
-def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
-    """The personal links that every mail to a subscriber carries."""
-    payload = {"s": subscriber.id, "h": address_fingerprint(subscriber.email)}
-    unsubscribe = make_token("unsubscribe", payload)
-    preferences = make_token("preferences", payload)
+def _links(unsubscribe: str, preferences: str) -> dict[str, str]:
     return {
         "unsubscribe_token": unsubscribe,
         "unsubscribe_url": external_url(f"/abmelden/{unsubscribe}"),
         "preferences_url": external_url(f"/einstellungen/{preferences}"),
         "calendar_url": external_url("/kalender.ics"),
     }
+
+
+def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
+    """The personal links that every mail to a subscriber carries."""
+    payload = {"s": subscriber.id, "h": address_fingerprint(subscriber.email)}
+    return _links(make_token("unsubscribe", payload), make_token("preferences", payload))
 
 
 def _render(template: str, subject, language: str, context: dict) -> tuple[str, str, str]:
@@ -119,12 +121,7 @@ class ListMail:
         key = (language, named)
         if key not in self._rendered:
             placeholder = Subscriber(name=self.NAME if named else None, language=language)
-            links = {
-                "unsubscribe_token": self.UNSUBSCRIBE,
-                "unsubscribe_url": external_url(f"/abmelden/{self.UNSUBSCRIBE}"),
-                "preferences_url": external_url(f"/einstellungen/{self.PREFERENCES}"),
-                "calendar_url": external_url("/kalender.ics"),
-            }
+            links = _links(self.UNSUBSCRIBE, self.PREFERENCES)
             subject, text, html = _render(self.template, self.subject, language, {
                 **self.context, **links, "subscriber": placeholder,
                 "recipient_name": placeholder.name})

@@ -99,9 +99,14 @@ def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent
         subscriber.name = name
     _record(subscriber, "signup", ConsentSource.FORM, ip=ip, user_agent=user_agent,
             version=version)
+    _send_confirmation(subscriber, version, ip)
+
+
+def _send_confirmation(subscriber: Subscriber, version: str, ip: str | None) -> None:
+    """Queue a confirmation link, unless the per-address or per-IP limit is reached."""
     subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
     db.session.flush()
-    if ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", email) and (
+    if ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", subscriber.email) and (
         ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", ip)
     ):
         mails.send_confirmation(subscriber, version)
@@ -147,12 +152,7 @@ def resend_confirmation(token: str, *, ip: str | None) -> None:
     subscriber = db.session.get(Subscriber, payload.get("s"))
     if subscriber is None or subscriber.status == SubscriberStatus.ACTIVE:
         return
-    subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
-    db.session.flush()
-    if ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", subscriber.email) and (
-        ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", ip)
-    ):
-        mails.send_confirmation(subscriber, payload.get("v") or consent.version_label("de"))
+    _send_confirmation(subscriber, payload.get("v") or consent.version_label("de"), ip)
 
 
 def from_link(purpose: str, token: str, *, allow_expired: bool = False) -> Subscriber:
