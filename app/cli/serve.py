@@ -46,7 +46,9 @@ def serve(host, port, no_worker):
     if not no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"])
     click.echo(f"vernetzer is running: open http://{host}:{port}/  (Ctrl+C stops it)")
-    # SIGTERM ends the server like Ctrl+C, so the worker and catcher stop with it.
+    # Ctrl+C and SIGTERM end the server, and the worker and catcher with it (SIGINT
+    # explicitly: a shell starting us in the background would have it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.run()
