@@ -99,9 +99,20 @@ def open_link_in_mail(browser, service, subject, link_part):
     """Find the mail in the catcher, open its link, press the page's button."""
     from selenium.webdriver.common.by import By
 
-    wait_for_mail(browser, service, subject).click()
+    go(browser, wait_for_mail(browser, service, subject))
     browser.get(browser.find_element(By.PARTIAL_LINK_TEXT, link_part).get_attribute("href"))
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
+    go(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]"))
+
+
+def go(browser, element):
+    """Click a link or button and wait until the browser has left the page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
 
 
 def heading_becomes(browser, text):
@@ -121,7 +132,7 @@ def test_subscribe_confirm_unsubscribe_in_a_browser(service, browser, tmp_path):
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
     browser.find_element(By.ID, "email").send_keys("browser@example.org")
     browser.find_element(By.ID, "name").send_keys("Bea Browser")
-    browser.find_element(By.ID, "submit").click()
+    go(browser, browser.find_element(By.ID, "submit"))
     heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
 
     open_link_in_mail(browser, service, "Bitte bestätigen Sie Ihre Anmeldung", "/bestaetigen/")
@@ -162,22 +173,22 @@ def test_organiser_signs_in_and_plans_a_meeting_on_a_phone(service, browser):
     browser.get(service.url + "/organisation/")  # not signed in: to the sign-in page
     heading_becomes(browser, "Anmeldung für das Orga-Team")
     browser.find_element(By.ID, "email").send_keys("anna@example.org")
-    browser.find_element(By.ID, "submit").click()
+    go(browser, browser.find_element(By.ID, "submit"))
     heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
     open_link_in_mail(browser, service, "Ihr Anmeldelink für vernetzer", "/organisation/anmelden/")
     heading_becomes(browser, "Treffen")
 
-    browser.find_element(By.LINK_TEXT, "Neues Treffen").click()
+    go(browser, browser.find_element(By.LINK_TEXT, "Neues Treffen"))
     year = time.localtime().tm_year + 1
     for field, value in (("start", f"{year}-03-09T18:00"), ("end", f"{year}-03-09T20:00")):
         browser.execute_script("arguments[0].value = arguments[1]",
                                browser.find_element(By.ID, field), value)
     Select(browser.find_element(By.ID, "district")).select_by_visible_text("Vaihingen")
     browser.find_element(By.ID, "topic").send_keys("Nachbarschaftshilfe")
-    browser.find_element(By.ID, "submit").click()
+    go(browser, browser.find_element(By.ID, "submit"))
     heading_becomes(browser, "Treffen in Vaihingen")
     assert "als Entwurf gespeichert" in browser.find_element(By.TAG_NAME, "main").text
-    browser.find_element(By.XPATH, "//button[text()='Ankündigen']").click()
+    go(browser, browser.find_element(By.XPATH, "//button[text()='Ankündigen']"))
     heading_becomes(browser, "Treffen in Vaihingen")
     assert "angekündigt" in browser.find_element(By.TAG_NAME, "main").text
     # The page fits the phone: nothing wider than the screen but scrollable tables.
