@@ -1,5 +1,12 @@
 """vernetzer: distribution list, meeting planner and invitations for a network of
-neighbourhood organisers. ``create_app`` is the application factory."""
+neighbourhood organisers. ``create_app`` is the application factory.
+
+One package per domain, stacked without cycles (import-linter checks it):
+``organisers`` (sign-in, the organiser area's audit log) on top, then ``meetings``
+(venues, planner, announcements, calendar, invitations), ``subscriptions`` (the list),
+``delivery`` (outbox, MIME, sending) and ``shared`` at the bottom. Each has its
+models, services, forms, views and CLI; views, CLI and the jobs call services.
+"""
 
 import os
 from pathlib import Path
@@ -9,10 +16,17 @@ from flask_babel import get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import DEFAULTS
+from . import config
 from .extensions import babel, csrf, db, mail, migrate, talisman
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped(name: str) -> Path:
+    """``templates`` (mail) and ``migrations`` stand at the top of the repository; a
+    wheel carries them inside the package, in ``app/bundled``."""
+    bundled = PACKAGE / "bundled" / name
+    return bundled if bundled.is_dir() else PACKAGE.parent / name
 
 
 def select_locale() -> str:
@@ -28,41 +42,32 @@ def select_locale() -> str:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app. Without ``test_config`` settings come from ``FLASK_*`` variables."""
+    """Build the app. Without ``test_config`` settings come from ``FLASK_*`` variables.
+    Every setting is checked here: a bad one raises ``config.SettingsError``."""
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(config.DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError(
-            "FLASK_SECRET_KEY is not set: put it in the environment or in .env "
-            "(python3 dev.py serve writes one for local use)."
-        )
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
-            app.instance_path, "vernetzer.sqlite3"
-        )
-    app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+            app.instance_path, "vernetzer.sqlite3")
     if not app.config["MAIL_CATCHER_DIR"]:
         app.config["MAIL_CATCHER_DIR"] = os.path.join(app.instance_path, "mailcatcher")
+    config.check(app.config)
 
     # Mail templates live at the top level (templates/email), pages inside the package.
-    app.jinja_loader = ChoiceLoader(
-        [FileSystemLoader(Path(app.root_path) / "templates"),
-         FileSystemLoader(PROJECT_ROOT / "templates")]
-    )
-
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(PACKAGE / "templates"),
+                                     FileSystemLoader(shipped("templates"))])
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take client address and scheme from its headers.
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(shipped("migrations")))
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -77,20 +82,31 @@ def create_app(test_config: dict | None = None) -> Flask:
         referrer_policy="no-referrer",
         frame_options="DENY",
     )
-
-    from . import models  # noqa: F401  (register the tables with the metadata)
-    from .cli import register_commands
-    from .web import (auth, calendar, catcher, errors, kind_label, organise, status_label,
-                      subscriptions)
-
-    app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label,
-                                 kind_label=kind_label)
-    app.register_blueprint(subscriptions.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(organise.bp)
-    app.register_blueprint(calendar.bp)
-    if app.config["MAIL_CATCHER"]:
-        app.register_blueprint(catcher.bp)
-    errors.register(app)
-    register_commands(app)
+    _register_domains(app)
     return app
+
+
+def _register_domains(app: Flask) -> None:
+    from . import serve
+    from .delivery import cli as delivery_cli
+    from .delivery import views as delivery_views
+    from .meetings import cli as meetings_cli
+    from .meetings import views as meetings_views
+    from .organisers import cli as organisers_cli
+    from .organisers import views as organisers_views
+    from .shared.web import register_error_pages, status_label
+    from .subscriptions import cli as subscriptions_cli
+    from .subscriptions import services as subscriptions
+    from .subscriptions import views as subscriptions_views
+
+    subscriptions.register_with_delivery()
+    app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
+    for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
+                      delivery_views.bp):
+        app.register_blueprint(blueprint)
+    if app.config["MAIL_CATCHER"]:
+        app.register_blueprint(delivery_views.catcher_bp)
+    register_error_pages(app)
+    for group in (subscriptions_cli.group, meetings_cli.meetings, meetings_cli.venues,
+                  organisers_cli.group, delivery_cli.group, serve.serve):
+        app.cli.add_command(group)

@@ -1,5 +1,22 @@
-"""Embedded defaults. Every value can be overridden from the environment with the
-``FLASK_`` prefix (``FLASK_MAIL_PORT=587``) or in ``.env``; README lists them all."""
+"""Settings: embedded defaults, overridden from the environment with the ``FLASK_``
+prefix (``FLASK_MAIL_PORT=587``, values read as JSON where they parse) or in
+``.env``; README lists them all.
+
+``check`` reads, converts and checks every setting once, when the app is created:
+a bad value stops the start with one line naming the setting, instead of failing
+on first use. The same checks are the core of a later ``doctor`` command.
+"""
+
+import re
+from datetime import time
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from limits import parse as parse_rate
+from limits.storage import storage_from_string
+
+from .shared import districts
 
 DEFAULTS = {
     # Public address of the service, used in every link that leaves it (mails, calendars).
@@ -62,3 +79,126 @@ DEFAULTS = {
     "DISTRICTS_FILE": None,  # None: the Stuttgart districts shipped in app/data
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
 }
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message is one line naming it."""
+
+    def __init__(self, name: str, problem: str):
+        super().__init__(f"FLASK_{name}: {problem}")
+
+
+def _whole(config, name: str, minimum: int = 0, maximum: int | None = None) -> None:
+    value = config[name]
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
+            maximum is not None and value > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise SettingsError(name, f"{value!r} is not a whole number between {minimum}"
+                                  f"{upper or ' and more'}")
+    config[name] = value
+
+
+def _flag(config, name: str) -> None:
+    value = config[name]
+    words = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        value = words[value.strip().lower()]
+    if value in (0, 1) and not isinstance(value, bool):
+        value = bool(value)
+    if not isinstance(value, bool):
+        raise SettingsError(name, f"{value!r} is neither true nor false")
+    config[name] = value
+
+
+def _rate(config, name: str) -> None:
+    try:
+        parse_rate(str(config[name]))
+    except ValueError:
+        raise SettingsError(name, f"{config[name]!r} is not a rate such as 10/hour") from None
+
+
+def _address(config, name: str) -> None:
+    value = str(config[name] or "")
+    _display, address = parseaddr(value)
+    # Structure only: local hosts (vernetzer@localhost) are fine for development.
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", address) or "\n" in value or "\r" in value:
+        raise SettingsError(name, f"{value!r} is not an e-mail address "
+                                  "(such as Name <name@example.org>)")
+
+
+def _clock(config, name: str) -> None:
+    try:
+        time.fromisoformat(str(config[name]))
+    except ValueError:
+        raise SettingsError(name, f"{config[name]!r} is not a time such as 18:00") from None
+
+
+def check(config) -> None:
+    """Convert and check every setting in ``config`` (a Flask config), in place."""
+    if not config.get("SECRET_KEY"):
+        raise SettingsError("SECRET_KEY", "is not set: put it in the environment or in .env "
+                                          "(python3 dev.py serve writes one for local use)")
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if not isinstance(fallbacks, list) or not all(isinstance(k, str) and k for k in fallbacks):
+        raise SettingsError("SECRET_KEY_FALLBACKS", "must be a JSON list of the old keys")
+    config["SECRET_KEY_FALLBACKS"] = fallbacks
+    base = urlsplit(str(config["BASE_URL"]))
+    if base.scheme not in ("http", "https") or not base.hostname or base.query:
+        raise SettingsError("BASE_URL", f"{config['BASE_URL']!r} is not an address such as "
+                                        "https://vernetzer.example.org")
+    config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+    try:
+        sa.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    except sa.exc.ArgumentError:
+        raise SettingsError("SQLALCHEMY_DATABASE_URI",
+                            "is not a database address such as "
+                            "postgresql+psycopg://user@host/vernetzer") from None
+    for name, minimum, maximum in (
+            ("MAIL_PORT", 1, 65535), ("MAIL_TIMEOUT", 1, None),
+            ("CONFIRM_TOKEN_MAX_AGE", 60, None), ("SUBSCRIBER_LINK_MAX_AGE", 60, None),
+            ("UNCONFIRMED_RETENTION_DAYS", 1, None), ("INVITE_BEFORE_DAYS", 0, 365),
+            ("REMIND_BEFORE_DAYS", 0, 365), ("OUTBOX_MAX_ATTEMPTS", 1, None),
+            ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("OUTBOX_HEARTBEAT_EVERY", 1, None),
+            ("OUTBOX_HEARTBEAT_TIMEOUT", 2, None), ("MAIL_RATE_PER_MINUTE", 0, None),
+            ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
+            ("SIGNIN_LINK_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
+            ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None)):
+        _whole(config, name, minimum, maximum)
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS"):
+        _flag(config, name)
+    if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
+        raise SettingsError("MAIL_USE_SSL", "cannot be used together with FLASK_MAIL_USE_TLS")
+    if config["OUTBOX_HEARTBEAT_TIMEOUT"] <= config["OUTBOX_HEARTBEAT_EVERY"]:
+        raise SettingsError("OUTBOX_HEARTBEAT_TIMEOUT",
+                            "must be longer than FLASK_OUTBOX_HEARTBEAT_EVERY")
+    # List mail goes out from the default sender unless it has its own.
+    config["MAIL_LIST_SENDER"] = config["MAIL_LIST_SENDER"] or config["MAIL_DEFAULT_SENDER"]
+    for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER", "MAIL_UNSUBSCRIBE_ADDRESS"):
+        _address(config, name)
+    for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS"):
+        _rate(config, name)
+    try:
+        storage_from_string(str(config["RATELIMIT_STORAGE_URI"]))
+    except Exception as error:  # the limits library raises several kinds here
+        raise SettingsError("RATELIMIT_STORAGE_URI",
+                            f"{config['RATELIMIT_STORAGE_URI']!r} cannot be used ({error})"
+                            ) from None
+    for name in ("MEETING_START", "MEETING_END"):
+        _clock(config, name)
+    if config["MEETING_END"] <= config["MEETING_START"]:
+        raise SettingsError("MEETING_END", "must be later than FLASK_MEETING_START")
+    dkim = [config[name] for name in ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY")]
+    if any(dkim) and not all(dkim):
+        raise SettingsError("DKIM_PRIVATE_KEY", "DKIM needs FLASK_DKIM_SELECTOR, "
+                                                "FLASK_DKIM_DOMAIN and FLASK_DKIM_PRIVATE_KEY")
+    if config["DKIM_PRIVATE_KEY"] and "PRIVATE KEY-----" not in config["DKIM_PRIVATE_KEY"]:
+        raise SettingsError("DKIM_PRIVATE_KEY", "is not a PEM private key")
+    try:
+        districts.load(config["DISTRICTS_FILE"])
+    except ValueError as error:
+        raise SettingsError("DISTRICTS_FILE", str(error)) from None
+    if config["BABEL_DEFAULT_LOCALE"] not in config["LANGUAGES"]:
+        raise SettingsError("BABEL_DEFAULT_LOCALE",
+                            f"must be one of {', '.join(config['LANGUAGES'])}")

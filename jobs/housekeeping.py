@@ -1,12 +1,13 @@
 """Keeping only what the service may keep."""
 
 from app.extensions import db
-from app.services import meetings, subscribers
+from app.meetings import services as meetings
+from app.subscriptions import services as subscriptions
 
 
 def purge_unconfirmed() -> int:
     """Delete sign-ups not confirmed in time; only their count remains."""
-    count = subscribers.purge_unconfirmed()
+    count = subscriptions.purge_unconfirmed()
     db.session.commit()
     return count
 

@@ -4,7 +4,6 @@ time, remind, cancel. Every calendar part is read by three independent parsers."
 from datetime import timedelta
 
 import icalendar
-import pytest
 import recurring_ical_events
 import sqlalchemy as sa
 import vobject

@@ -1,6 +1,5 @@
 """Delivery through the outbox against a real SMTP server that misbehaves."""
 
-from datetime import timedelta
 
 import sqlalchemy as sa
 

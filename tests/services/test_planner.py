@@ -2,12 +2,12 @@
 
 from datetime import date, timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.districts import _load
 from app.services.holidays_bw import blocked_days
-from app.services.planner import (PastMeeting, Rules, fairness_window, least_recent_first,
-                                  plan_year)
+from app.services.planner import PastMeeting, Rules, fairness_window, least_recent_first, plan_year
 from app.timeutil import local
 
 DISTRICTS = _load(None)

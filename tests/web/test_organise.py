@@ -2,12 +2,11 @@
 
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Announcement, AuditEntry, Meeting, Venue
-from tests.conftest import csrf_token, links_in, path_of, request_link, signin_link
+from tests.conftest import csrf_token, request_link, signin_link
 
 YEAR = date.today().year + 1
 

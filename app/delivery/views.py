@@ -1,0 +1,53 @@
+"""Pages of delivery: the organisers' view of every send, and (only with
+``MAIL_CATCHER`` on, as in ``python3 dev.py serve``) the local mail catcher."""
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_babel import gettext as _
+
+from ..shared.web import organiser_required
+from . import catcher, outbox
+
+bp = Blueprint("delivery", __name__)
+
+
+@bp.app_template_global()
+def kind_label(kind: str) -> str:
+    """A kind of mail in words for people."""
+    labels = {
+        "confirm": _("Confirmations"), "welcome": _("Welcome mails"),
+        "signin": _("Sign-in links"), "invitation": _("Invitations"),
+        "update": _("Updates"), "reminder": _("Reminders"),
+        "cancellation": _("Cancellations"), "announcement": _("Topic announcements"),
+    }
+    return labels.get(kind, kind)
+
+
+@bp.get("/organisation/versand")
+@organiser_required
+def sends():
+    """Per send: how far it is, and what failed (with the SMTP answer)."""
+    return render_template("delivery/sends.html", sends=outbox.status(),
+                           pending=outbox.pending())
+
+
+catcher_bp = Blueprint("catcher", __name__, url_prefix="/_mails")
+
+
+@catcher_bp.get("/")
+def catcher_index():
+    items = catcher.messages(current_app.config["MAIL_CATCHER_DIR"])
+    return render_template("delivery/catcher.html", items=items)
+
+
+@catcher_bp.get("/<key>")
+def catcher_mail(key):
+    message = catcher.message(current_app.config["MAIL_CATCHER_DIR"], key)
+    if message is None:
+        abort(404)
+    text = message.get_body(preferencelist=("plain",))
+    return render_template(
+        "delivery/catcher_mail.html", message=message,
+        text=text.get_content() if text else "",
+        attachments=[part.get_filename() or part.get_content_type()
+                     for part in message.iter_attachments()],
+    )

@@ -1,0 +1,44 @@
+"""Forms of the organisers' meeting, venue and announcement pages. Rules live in
+the services."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+
+
+class MeetingForm(FlaskForm):
+    start = StringField(_l("Start"), render_kw={"type": "datetime-local", "required": True})
+    end = StringField(_l("End"), render_kw={"type": "datetime-local", "required": True})
+    district = SelectField(_l("District"), validate_choice=False)
+    venue_id = SelectField(_l("Venue"), validate_choice=False)
+    topic = StringField(_l("Topic"), render_kw={"maxlength": 200})
+    description = TextAreaField(_l("Description (Markdown)"), render_kw={"rows": 6})
+    notes = TextAreaField(_l("Notes for organisers"), render_kw={"rows": 3})
+    submit = SubmitField(_l("Save"))
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason for the cancellation"), render_kw={"maxlength": 500,
+                                                                     "required": True})
+    submit = SubmitField(_l("Cancel the meeting"))
+
+
+class AnnouncementForm(FlaskForm):
+    subject = StringField(_l("Subject"), render_kw={"maxlength": 200, "required": True})
+    body = TextAreaField(_l("Text (Markdown)"), render_kw={"rows": 10, "required": True})
+    send_at = StringField(_l("Send at (empty: now)"), render_kw={"type": "datetime-local"})
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Schedule"))
+
+
+class VenueForm(FlaskForm):
+    name = StringField(_l("Name"), render_kw={"maxlength": 150, "required": True})
+    address = StringField(_l("Address"), render_kw={"maxlength": 300, "required": True})
+    district = SelectField(_l("District"), validate_choice=False)
+    host_organisation = StringField(_l("Host organisation"), render_kw={"maxlength": 150})
+    contact = StringField(_l("Contact"), render_kw={"maxlength": 300})
+    step_free = BooleanField(_l("Step-free access"))
+    transit_stop = StringField(_l("Public transport stop"), render_kw={"maxlength": 150})
+    accessibility_notes = TextAreaField(_l("Accessibility notes"), render_kw={"rows": 3})
+    capacity = StringField(_l("Capacity (people)"), render_kw={"inputmode": "numeric"})
+    submit = SubmitField(_l("Add venue"))

@@ -1,0 +1,153 @@
+"""What goes to the list about meetings, and when: invitations, reminders, updates,
+cancellations and topic announcements. Each function queues outbox rows in the
+caller's transaction; the outbox sends them.
+
+Where an invitation is decided, built and sent: ``queue_invitations`` here decides
+(announced meeting, within ``INVITE_BEFORE_DAYS``, active subscriber without one),
+``delivery.compose.ListMail`` builds each personal mail with ``calendar.calendar``,
+``delivery.outbox`` sends it.
+
+Calendar method: PUBLISH, deliberately. The list is a broadcast: REQUEST would need
+an ATTENDEE per recipient and make calendar clients send replies to the ORGANIZER
+address, which nobody reads. Updates reuse the UID with a higher SEQUENCE; a
+cancellation is METHOD:CANCEL.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..delivery import outbox
+from ..delivery.compose import ListMail
+from ..extensions import db
+from ..shared import markup
+from ..shared.database import utcnow
+from ..subscriptions import services as subscriptions
+from ..subscriptions.mails import list_links, personal_tokens
+from . import calendar
+from .models import Announcement, AnnouncementStatus, Meeting, MeetingStatus
+
+BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
+INVITED = ("invitation", "update")  # kinds that put the meeting into someone's calendar
+MEETING_KINDS = ("invitation", "update", "reminder", "cancellation")
+
+# Called in each subscriber's language.
+SUBJECTS = {
+    "invitation": lambda m: _("Invitation: %(summary)s", summary=calendar.summary(m)),
+    "update": lambda m: _("Changed: %(summary)s", summary=calendar.summary(m)),
+    "reminder": lambda m: _("Reminder: %(summary)s", summary=calendar.summary(m)),
+    "cancellation": lambda m: _("Cancelled: %(summary)s", summary=calendar.summary(m)),
+}
+
+
+def _queue_list_mail(mail: ListMail, subscriber_ids, *, key, **fields) -> int:
+    """``mail`` to each subscriber, personalised; ``key(subscriber)`` names each row."""
+    count = 0
+    for batch in subscriptions.in_batches(subscriber_ids, BATCH):
+        count += outbox.enqueue_many([
+            outbox.entry(mail.for_recipient(address=subscriber.email, name=subscriber.name,
+                                            language=subscriber.language,
+                                            tokens=personal_tokens(subscriber)),
+                         key=key(subscriber), subscriber_id=subscriber.id, list_mail=True,
+                         **fields)
+            for subscriber in batch])
+    return count
+
+
+def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
+    """One personalised mail with the meeting's calendar to each subscriber."""
+    method = "CANCEL" if kind == "cancellation" else "PUBLISH"
+    ics = calendar.calendar([meeting], method=method).to_ical()
+    mail = ListMail(kind, lambda: SUBJECTS[kind](meeting),
+                    sender=current_app.config["MAIL_LIST_SENDER"], links=list_links,
+                    calendar=(ics, method), meeting=meeting,
+                    description=markup.render(meeting.description),
+                    meeting_url=calendar.meeting_url(meeting))
+    return _queue_list_mail(
+        mail, subscriber_ids, kind=kind, meeting_id=meeting.id, sequence=meeting.sequence,
+        key=lambda subscriber: f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}")
+
+
+def _due_meetings(now, horizon) -> list[Meeting]:
+    """Announced meetings starting between now and ``horizon``. Locked (PostgreSQL): a
+    meeting another worker is queueing for, or an organiser is changing, is skipped."""
+    return list(db.session.scalars(
+        sa.select(Meeting).where(Meeting.status == MeetingStatus.ANNOUNCED,
+                                 Meeting.start_at > now, Meeting.start_at <= horizon)
+        .with_for_update(skip_locked=True)))
+
+
+def _queue_due(kind: str, days_setting: str, recipients, now, limit) -> int:
+    """Queue ``kind`` for every meeting due within the setting's days, to those of
+    ``recipients(meeting)`` (a query of subscriber IDs) who lack it: at most ``limit``,
+    so that the caller can commit in steps and senders start early."""
+    now = now or utcnow()
+    horizon = now + timedelta(days=current_app.config[days_setting])
+    count = 0
+    for meeting in _due_meetings(now, horizon):
+        query = recipients(meeting)
+        if limit:
+            query = query.limit(limit - count)
+        count += _queue(kind, meeting, db.session.scalars(query).all())
+        if limit and count >= limit:
+            break
+    return count
+
+
+def queue_invitations(now=None, limit: int | None = None) -> int:
+    """Invite every active subscriber who has no invitation yet to each announced
+    meeting that is within ``INVITE_BEFORE_DAYS`` (late joiners included)."""
+    return _queue_due("invitation", "INVITE_BEFORE_DAYS", lambda meeting: subscriptions.active_ids(
+        excluding=outbox.recipients_about(meeting.id, INVITED)), now, limit)
+
+
+def queue_reminders(now=None, limit: int | None = None) -> int:
+    """Remind the invited a short while before (``REMIND_BEFORE_DAYS``)."""
+    return _queue_due("reminder", "REMIND_BEFORE_DAYS", lambda meeting: subscriptions.active_ids(
+        among=outbox.recipients_about(meeting.id, INVITED),
+        excluding=outbox.recipients_about(meeting.id, ("reminder",))), now, limit)
+
+
+def _already_invited(meeting: Meeting) -> list[int]:
+    """Active subscribers to whom an invitation or update about ``meeting`` has gone out."""
+    return db.session.scalars(subscriptions.active_ids(
+        among=outbox.recipients_about(meeting.id, INVITED, delivered_only=True))).all()
+
+
+def meeting_changed(meeting: Meeting) -> int:
+    """Time or place changed: mails not sent yet are outdated and dropped (the next run
+    invites those people afresh); who already has it in their calendar gets an update."""
+    outbox.drop_queued_about(meeting.id, MEETING_KINDS)
+    db.session.flush()
+    return _queue("update", meeting, _already_invited(meeting))
+
+
+def meeting_cancelled(meeting: Meeting) -> int:
+    """Nothing queued goes out any more; who has it in their calendar gets METHOD:CANCEL."""
+    invited = _already_invited(meeting)
+    outbox.drop_queued_about(meeting.id, MEETING_KINDS)
+    db.session.flush()
+    return _queue("cancellation", meeting, invited)
+
+
+def queue_announcements(now=None) -> int:
+    """Send each scheduled announcement whose time has come to every active subscriber."""
+    now = now or utcnow()
+    count = 0
+    for announcement in db.session.scalars(sa.select(Announcement).where(
+            Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now)
+            .with_for_update(skip_locked=True)):
+        meeting = announcement.meeting
+        mail = ListMail("announcement", announcement.subject,
+                        sender=current_app.config["MAIL_LIST_SENDER"], links=list_links,
+                        meeting=meeting, body=announcement.body,
+                        body_html=markup.render(announcement.body))
+        count += _queue_list_mail(
+            mail, db.session.scalars(subscriptions.active_ids()).all(), kind="announcement",
+            meeting_id=meeting.id,
+            key=lambda subscriber, a=announcement: f"announcement:{a.id}:{subscriber.id}")
+        announcement.status = AnnouncementStatus.SENT
+        announcement.sent_at = now
+    return count

@@ -1,0 +1,97 @@
+"""Venues, meetings and their topic announcements. Times are stored in UTC."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..shared.database import UTCDateTime, enum_column, utcnow
+
+
+class Venue(db.Model):
+    """A place where the network can meet, hosted by a local organisation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(150))
+    address: Mapped[str] = mapped_column(sa.String(300))
+    district: Mapped[str] = mapped_column(sa.String(60), index=True)
+    host_organisation: Mapped[str | None] = mapped_column(sa.String(150))
+    contact: Mapped[str | None] = mapped_column(sa.String(300))
+    step_free: Mapped[bool | None]
+    transit_stop: Mapped[str | None] = mapped_column(sa.String(150))
+    accessibility_notes: Mapped[str | None] = mapped_column(sa.Text)
+    capacity: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MeetingKind(enum.StrEnum):
+    MEETING = "meeting"  # the quarterly network meeting
+    WORKSHOP = "workshop"  # the annual NetzWerkStatt, with registration
+
+
+class MeetingStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ANNOUNCED = "announced"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class Meeting(db.Model):
+    """One meeting. Times are stored in UTC and shown in Europe/Berlin.
+
+    ``uid`` never changes; ``sequence`` rises with every change of time, place or
+    status, so calendar clients replace their copy (RFC 5545/5546).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind), default=MeetingKind.MEETING)
+    status: Mapped[MeetingStatus] = mapped_column(
+        enum_column(MeetingStatus), default=MeetingStatus.DRAFT, index=True
+    )
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    district: Mapped[str] = mapped_column(sa.String(60), index=True)
+    venue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("venue.id", ondelete="RESTRICT"), index=True
+    )
+    topic: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)  # Markdown
+    organiser_notes: Mapped[str | None] = mapped_column(sa.Text)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    uid: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    # NetzWerkStatt only: places, and whether people may register.
+    capacity: Mapped[int | None]
+    registration_open: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    venue: Mapped[Venue | None] = relationship()
+
+
+class AnnouncementStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Announcement(db.Model):
+    """A topic announcement for a meeting, sent to all active subscribers when due."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)  # Markdown
+    status: Mapped[AnnouncementStatus] = mapped_column(
+        enum_column(AnnouncementStatus), default=AnnouncementStatus.SCHEDULED
+    )
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    meeting: Mapped[Meeting] = relationship()

@@ -1,0 +1,208 @@
+"""Pages of meetings: the public meeting page and calendar feed, and the organisers'
+pages for meetings, venues and announcements.
+
+Thin views: they read the form, call a service with the organiser as actor, commit.
+"""
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from wtforms import SelectChoice
+
+from ..delivery import outbox
+from ..shared import markup
+from ..shared.districts import all_districts
+from ..shared.forms import ButtonForm, district_choices
+from ..shared.timeutil import local_text, parse_local
+from ..shared.web import attempt, organiser_required
+from . import announcements, calendar, venues
+from . import services as meetings
+from .forms import AnnouncementForm, CancelForm, MeetingForm, VenueForm
+from .models import Meeting, MeetingStatus
+
+bp = Blueprint("meetings", __name__)
+
+
+@bp.app_template_global()
+def next_meeting() -> Meeting | None:
+    """The next meeting people can come to (shown on the home page)."""
+    return meetings.next_announced()
+
+
+@bp.get("/kalender.ics")
+def feed():
+    return Response(calendar.feed(), mimetype="text/calendar",
+                    headers={"Content-Disposition": "inline; filename=stadtteilvernetzer.ics"})
+
+
+@bp.get("/treffen/<int:meeting_id>")
+def meeting_page(meeting_id):
+    meeting = meetings.find(meeting_id)
+    if meeting is None or meeting.status == MeetingStatus.DRAFT:
+        abort(404)
+    return render_template("meetings/meeting.html", meeting=meeting,
+                           description=markup.render(meeting.description),
+                           summary=calendar.summary(meeting))
+
+
+def _meeting_or_404(meeting_id) -> Meeting:
+    meeting = meetings.find(meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def _meeting_form(meeting: Meeting | None = None) -> MeetingForm:
+    form = MeetingForm()
+    form.district.choices = district_choices(all_districts())
+    form.venue_id.choices = [SelectChoice("", _("(no venue yet)"))] + [
+        SelectChoice(str(v.id), f"{v.name} ({v.district})") for v in venues.all_venues()]
+    if meeting is not None and request.method == "GET":
+        form.start.data = local_text(meeting.start_at).replace(" ", "T")
+        form.end.data = local_text(meeting.end_at).replace(" ", "T")
+        form.district.data = meeting.district
+        form.venue_id.data = str(meeting.venue_id or "")
+        form.topic.data = meeting.topic
+        form.description.data = meeting.description
+        form.notes.data = meeting.organiser_notes
+    return form
+
+
+def _meeting_fields(form: MeetingForm) -> dict:
+    return {
+        "start": parse_local(form.start.data, _("Start")),
+        "end": parse_local(form.end.data, _("End")),
+        "district": form.district.data, "venue_id": form.venue_id.data or None,
+        "topic": form.topic.data, "description": form.description.data,
+        "notes": form.notes.data,
+    }
+
+
+def _done(action, success: str):
+    """Run a service ``action``; on success commit (and send what it queued) and say
+    so. Returns the action's result, or None after a user error (shown)."""
+    ok, result = attempt(action)
+    if ok:
+        outbox.commit_and_deliver()
+        flash(success, "success")
+        return result or True
+    return None
+
+
+@bp.get("/organisation/")
+@organiser_required
+def meeting_list():
+    return render_template("meetings/meetings.html", meetings=meetings.upcoming_and_recent())
+
+
+@bp.route("/organisation/treffen/neu", methods=["GET", "POST"])
+@organiser_required
+def new_meeting():
+    form = _meeting_form()
+    if form.validate_on_submit():
+        created = _done(lambda: meetings.create(actor=g.organiser.email, **_meeting_fields(form)),
+                        _("The meeting has been saved as a draft."))
+        if created:
+            return redirect(url_for(".meeting", meeting_id=created.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/meeting_form.html", form=form, meeting=None), status
+
+
+@bp.route("/organisation/treffen/<int:meeting_id>", methods=["GET", "POST"])
+@organiser_required
+def meeting(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = _meeting_form(meeting)
+    if form.validate_on_submit() and _done(
+            lambda: meetings.update(meeting, actor=g.organiser.email, **_meeting_fields(form)),
+            _("The changes have been saved.")):
+        return redirect(url_for(".meeting", meeting_id=meeting.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/meeting_form.html", form=form, meeting=meeting,
+                           cancel_form=CancelForm(), button=ButtonForm(),
+                           announcements=announcements.for_meeting(meeting)), status
+
+
+@bp.post("/organisation/treffen/<int:meeting_id>/ankuendigen")
+@organiser_required
+def announce_meeting(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if ButtonForm().validate_on_submit():
+        _done(lambda: meetings.announce(meeting, actor=g.organiser.email),
+              _("The meeting is announced."))
+    return redirect(url_for(".meeting", meeting_id=meeting_id))
+
+
+@bp.post("/organisation/treffen/<int:meeting_id>/absagen")
+@organiser_required
+def cancel_meeting(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        _done(lambda: meetings.cancel(meeting, actor=g.organiser.email, reason=form.reason.data),
+              _("The meeting is cancelled."))
+    return redirect(url_for(".meeting", meeting_id=meeting_id))
+
+
+@bp.route("/organisation/treffen/<int:meeting_id>/ankuendigung", methods=["GET", "POST"])
+@organiser_required
+def announcement(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = AnnouncementForm()
+    preview = None
+    status = 200
+    if form.validate_on_submit():
+        if form.preview.data:
+            ok, message = attempt(lambda: announcements.preview(
+                meeting, subject=form.subject.data, body=form.body.data,
+                reader_email=g.organiser.email, reader_name=g.organiser.name))
+            if ok:
+                preview = {"subject": message.subject, "text": message.text,
+                           "html": message.html}
+        else:
+            ok = _done(lambda: announcements.schedule(
+                meeting, actor=g.organiser.email, subject=form.subject.data,
+                body=form.body.data,
+                send_at=parse_local(form.send_at.data, _("Send at")) if form.send_at.data
+                else None), _("The announcement is scheduled."))
+            if ok:
+                return redirect(url_for(".meeting", meeting_id=meeting_id))
+        status = 200 if ok else 400
+    return render_template("meetings/announcement.html", form=form, meeting=meeting,
+                           preview=preview), status
+
+
+def _venue_fields(form: VenueForm) -> dict:
+    return {name: form[name].data for name in (
+        "name", "address", "district", "host_organisation", "contact", "step_free",
+        "transit_stop", "accessibility_notes", "capacity")}
+
+
+@bp.route("/organisation/orte", methods=["GET", "POST"])
+@organiser_required
+def venue_list():
+    form = VenueForm()
+    form.district.choices = district_choices(all_districts())
+    if form.validate_on_submit() and _done(
+            lambda: venues.add_venue(actor=g.organiser.email, **_venue_fields(form)),
+            _("The venue has been added.")):
+        return redirect(url_for(".venue_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/venues.html", form=form,
+                           venues=venues.all_venues()), status
+
+
+@bp.route("/organisation/orte/<int:venue_id>", methods=["GET", "POST"])
+@organiser_required
+def venue(venue_id):
+    venue = venues.find(venue_id)
+    if venue is None:
+        abort(404)
+    form = VenueForm(obj=venue)
+    form.district.choices = district_choices(all_districts())
+    form.submit.label.text = _("Save")
+    if form.validate_on_submit() and _done(
+            lambda: venues.update_venue(venue, actor=g.organiser.email, **_venue_fields(form)),
+            _("The changes have been saved.")):
+        return redirect(url_for(".venue_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/venue_form.html", form=form, venue=venue), status

@@ -1,0 +1,68 @@
+"""Organiser sign-in by one-time link, sign-out, and the audit log. Loads the
+signed-in organiser (``g.organiser``) for every request, which the guards in
+``shared.web`` check."""
+
+from flask import Blueprint, g, redirect, render_template, session, url_for
+
+from ..delivery import outbox
+from ..shared import audit
+from ..shared.forms import ButtonForm
+from ..shared.tokens import TokenError
+from ..shared.web import admin_required, attempt, client_ip
+from . import services as organisers
+from .forms import SigninForm
+
+bp = Blueprint("organisers", __name__, url_prefix="/organisation")
+
+
+@bp.before_app_request
+def load_organiser():
+    g.organiser = organisers.active(session.get("organiser_id"))
+
+
+@bp.app_context_processor
+def signin_lifetime():
+    return {"signin_minutes": organisers.signin_minutes}
+
+
+@bp.route("/anmelden", methods=["GET", "POST"])
+def signin():
+    form = SigninForm()
+    if form.validate_on_submit():
+        ok, _result = attempt(lambda: organisers.request_signin(form.email.data, ip=client_ip()),
+                              field=form.email)
+        if ok:
+            outbox.commit_and_deliver()
+            return render_template("organisers/signin_sent.html")
+    return render_template("organisers/signin.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/anmelden/<token>", methods=["GET", "POST"])
+def signin_link(token):
+    """A GET only shows the button (mail scanners open links); the POST signs in."""
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            organiser = organisers.sign_in(token)
+            outbox.commit_and_deliver()
+            session.clear()  # a fresh session: no fixation
+            session["organiser_id"] = organiser.id
+            session.permanent = True
+            return redirect(url_for("meetings.meeting_list"))
+        organisers.check_signin(token)
+    except TokenError as error:
+        return render_template("organisers/signin_problem.html", reason=error.reason), 400
+    return render_template("organisers/signin_confirm.html", form=form)
+
+
+@bp.post("/abmelden")
+def signout():
+    if ButtonForm().validate_on_submit():
+        session.clear()
+    return redirect(url_for("subscriptions.index"))
+
+
+@bp.get("/protokoll")
+@admin_required
+def audit_log():
+    return render_template("organisers/audit.html", entries=audit.latest())

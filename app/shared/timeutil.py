@@ -1,0 +1,38 @@
+"""Local time: the network meets in Europe/Berlin; the database keeps UTC."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+from .errors import UserError
+
+LOCAL = ZoneInfo("Europe/Berlin")
+
+
+def parse_local(text: str | None, label: str) -> datetime:
+    """``"2027-03-09 18:00"`` (Berlin wall-clock time) as an aware UTC datetime.
+
+    A time that does not exist on the day clocks go forward is refused.
+    """
+    try:
+        naive = datetime.strptime((text or "").strip().replace("T", " "), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise UserError(
+            _("%(field)s: please give date and time as YYYY-MM-DD HH:MM.", field=label)
+        ) from None
+    aware = naive.replace(tzinfo=LOCAL)
+    if aware.astimezone(UTC).astimezone(LOCAL).replace(tzinfo=None) != naive:
+        raise UserError(
+            _("%(field)s: this time does not exist (the clocks go forward).", field=label)
+        )
+    return aware.astimezone(UTC)
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(LOCAL)
+
+
+def local_text(moment: datetime | None) -> str:
+    """How the command line and forms write a moment: ``2027-03-09 18:00``."""
+    return local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

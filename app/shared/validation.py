@@ -1,0 +1,67 @@
+"""Checks for what people type, shared by every form and command. Each returns the
+value as it is stored or raises ``UserError`` with a message naming the field."""
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from .districts import by_name as district_by_name
+from .errors import UserError
+
+
+def normalise_email(raw: str | None) -> str:
+    """Validate an address (international domains allowed) and return its stored form."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise UserError(_("Please enter your e-mail address."))
+    if len(raw) > 254:
+        raise UserError(_("This e-mail address is too long."))
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise UserError(_("This does not look like a valid e-mail address.")) from None
+    return result.normalized.lower()
+
+
+def clean_text(value: str | None, max_length: int, label: str) -> str | None:
+    """Trim a free-text field; refuse control characters (header injection) and
+    overlong values. Empty becomes None."""
+    value = (value or "").strip()
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise UserError(_("%(field)s must be a single line of plain text.", field=label))
+    if len(value) > max_length:
+        raise UserError(
+            _("%(field)s is too long (at most %(max)d characters).", field=label, max=max_length)
+        )
+    return value or None
+
+
+def required(value, label: str):
+    """``value`` unless it is empty."""
+    if not value:
+        raise UserError(_("%(field)s is required.", field=label))
+    return value
+
+
+def clean_district(value: str | None) -> str | None:
+    """The district's name as the city writes it, or None when none was given."""
+    if not (value or "").strip():
+        return None
+    district = district_by_name(value)
+    if district is None:
+        raise UserError(_("There is no district called %(name)s.", name=value.strip()))
+    return district.name
+
+
+def capacity(value) -> int | None:
+    """A number of people (1 to 10,000), or None when none was given."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if not 1 <= number <= 10_000:
+        raise UserError(_("Capacity must be a whole number of people."))
+    return number

@@ -1,0 +1,107 @@
+"""What every domain's pages share: the visitor's address, the organiser guards, the
+one way a page reports a user error, and the error pages."""
+
+import functools
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from .errors import UserError
+
+
+def client_ip() -> str | None:
+    """The visitor's address as the WSGI server saw it (behind a proxy: ProxyFix)."""
+    return request.remote_addr
+
+
+def user_agent() -> str | None:
+    return request.headers.get("User-Agent")
+
+
+def organiser_required(view):
+    """Only for a signed-in organiser (``g.organiser``, loaded by the organisers
+    package); anyone else is sent to the sign-in page."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("organiser") is None:
+            return redirect(url_for("organisers.signin"))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    """Only for an organiser with the admin role; other organisers get 403."""
+    @functools.wraps(view)
+    @organiser_required
+    def wrapped(*args, **kwargs):
+        if not g.organiser.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def attempt(action, *, field=None) -> tuple[bool, object]:
+    """The one way a page reports a user error.
+
+    Runs ``action`` (a service call). On ``UserError`` the transaction is rolled back
+    and the message shown: inline under the form ``field`` if given, else flashed at
+    the top of the page. Returns ``(True, result)`` or ``(False, None)``; the caller
+    commits on success.
+    """
+    try:
+        return True, action()
+    except UserError as error:
+        db.session.rollback()
+        if field is not None:
+            field.errors.append(str(error))
+        else:
+            flash(str(error), "error")
+        return False, None
+
+
+def status_label(value) -> str:
+    """A status (of a meeting, a subscriber, an announcement) in words for people."""
+    labels = {
+        "draft": _("draft"), "announced": _("announced"), "cancelled": _("cancelled"),
+        "held": _("held"), "pending": _("not confirmed yet"), "active": _("active"),
+        "unsubscribed": _("unsubscribed"), "bounced": _("undeliverable"),
+        "scheduled": _("scheduled"), "sent": _("sent"),
+    }
+    return labels.get(str(value), str(value))
+
+
+def register_error_pages(app) -> None:
+    """A clear German page for every error, never a bare one."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = _("The form has expired or was sent twice. Please reload the page "
+                    "and send it again.")
+        return render_template("error.html", message=message), 400
+
+    @app.errorhandler(UserError)
+    def user_error(error):
+        # A service refused input that no form field shows (a link's ID, say).
+        db.session.rollback()
+        return render_template("error.html", message=str(error)), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        # Unhandled exceptions arrive here as a 500 after Flask has logged them; the
+        # session is rolled back when the app context ends, so nothing half-done stays.
+        messages = {
+            403: _("Only administrators may open this page."),
+            404: _("This page does not exist."),
+            405: _("This action is not possible here."),
+            413: _("The upload is too large."),
+            429: _("Too many requests. Please wait a little and try again."),
+            500: _("Something went wrong on our side. Nothing was changed; "
+                   "please try again later."),
+        }
+        message = messages.get(error.code, _("The request could not be processed."))
+        return render_template("error.html", message=message), error.code

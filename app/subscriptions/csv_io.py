@@ -1,0 +1,195 @@
+"""Import the existing list from the CSV a mail client or Excel writes, and export it.
+
+Import is two steps: ``preview`` reads and checks every row and changes nothing;
+``apply`` writes all new people in the caller's transaction, or none.
+"""
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..shared import audit
+from ..shared.database import utcnow
+from ..shared.errors import UserError
+from ..shared.validation import clean_district, clean_text, normalise_email
+from . import consent, mails
+from .models import ConsentEvent, ConsentSource, Subscriber, SubscriberStatus
+
+# Header names as mail clients (Outlook, Thunderbird) and people write them, lower-cased.
+COLUMNS = {
+    "email": {"email", "e-mail", "mail", "e-mail-adresse", "e-mail adresse", "emailadresse",
+              "email address", "e-mail address", "primäre e-mail-adresse", "e-mail 1",
+              "primary email"},
+    "name": {"name", "anzeigename", "display name", "vollständiger name", "full name"},
+    "first_name": {"vorname", "first name", "given name"},
+    "last_name": {"nachname", "last name", "surname", "family name"},
+    "organisation": {"organisation", "organization", "organisation/firma", "firma",
+                     "company", "einrichtung", "träger", "verein"},
+    "district": {"stadtbezirk", "bezirk", "district"},
+}
+MAX_ROWS = 50_000
+EXPORT_COLUMNS = ["email", "name", "organisation", "district", "sector", "language", "status",
+                  "source", "created_at", "confirmed_at", "unsubscribed_at"]
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    name: str | None
+    organisation: str | None
+    district: str | None
+
+
+@dataclass
+class ImportReport:
+    new: list[ImportRow] = field(default_factory=list)
+    known: list[tuple[int, str]] = field(default_factory=list)
+    invalid: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, else a clear error."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise UserError(
+            _("The file is neither UTF-8 nor Windows-1252 text. Please save it as CSV (UTF-8).")
+        ) from None
+
+
+def _header_map(header: list[str]) -> dict[str, int]:
+    found = {}
+    for index, title in enumerate(header):
+        title = title.strip().strip('"').lower()
+        for column, names in COLUMNS.items():
+            if title in names and column not in found:
+                found[column] = index
+    if "email" not in found:
+        raise UserError(
+            _("The first row must name the columns, one of them the e-mail address "
+              "(for example: email;name;organisation;district).")
+        )
+    return found
+
+
+def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
+    index = columns.get(name)
+    value = row[index].strip() if index is not None and index < len(row) else ""
+    # Undo the formula guard that ``export`` adds.
+    return value[1:] if value[:2] in {"'=", "'+", "'-", "'@"} else value
+
+
+def preview(data: bytes) -> ImportReport:
+    """Read and check the CSV; changes nothing."""
+    text = decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UserError(_("The file is empty.")) from None
+    except csv.Error as error:
+        raise UserError(_("The file is not readable as CSV: %(error)s", error=error)) from None
+    columns = _header_map(header)
+    known = set(db.session.scalars(sa.select(Subscriber.email)))
+    report, seen = ImportReport(), set()
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(report.new) + len(report.known) + len(report.invalid) >= MAX_ROWS:
+                raise UserError(_("The file has more than %(max)d rows.", max=MAX_ROWS))
+            try:
+                email = normalise_email(_cell(row, columns, "email"))
+                name = _cell(row, columns, "name") or " ".join(
+                    part for part in (_cell(row, columns, "first_name"),
+                                      _cell(row, columns, "last_name")) if part)
+                entry = ImportRow(
+                    line=line,
+                    email=email,
+                    name=clean_text(name, 100, _("Name")),
+                    organisation=clean_text(_cell(row, columns, "organisation"), 150,
+                                            _("Organisation")),
+                    district=clean_district(_cell(row, columns, "district")),
+                )
+            except UserError as error:
+                report.invalid.append((line, str(error)))
+                continue
+            if email in known or email in seen:
+                report.known.append((line, email))
+            else:
+                seen.add(email)
+                report.new.append(entry)
+    except csv.Error as error:
+        raise UserError(
+            _("Line %(line)d is not readable as CSV: %(error)s", line=reader.line_num,
+              error=error)
+        ) from None
+    return report
+
+
+def apply(report: ImportReport, *, consent_note: str | None, confirm_by_mail: bool,
+          actor: str) -> int:
+    """Add the report's new people: active on the organiser's note of prior consent,
+    or pending with a confirmation mail each. Returns how many were added."""
+    if not confirm_by_mail and not (consent_note or "").strip():
+        raise UserError(
+            _("Importing people as active needs a note on how they consented "
+              "(or let them confirm by mail).")
+        )
+    note = clean_text(consent_note, 500, _("Note")) if consent_note else None
+    for entry in report.new:
+        subscriber = Subscriber(
+            email=entry.email, name=entry.name, organisation=entry.organisation,
+            district=entry.district, source=ConsentSource.IMPORT,
+            status=SubscriberStatus.PENDING if confirm_by_mail else SubscriberStatus.ACTIVE,
+        )
+        subscriber.consents.append(
+            ConsentEvent(action="import", source=ConsentSource.IMPORT, note=note)
+        )
+        db.session.add(subscriber)
+        if confirm_by_mail:
+            subscriber.confirm_nonce = secrets.token_hex(16)
+            db.session.flush()
+            mails.send_confirmation(subscriber, consent.version_label(subscriber.language))
+        else:
+            subscriber.confirmed_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "subscribers.import", None, added=len(report.new),
+                 confirm_by_mail=confirm_by_mail)
+    return len(report.new)
+
+
+def _excel_safe(value) -> str:
+    """Keep spreadsheet programs from running a cell as a formula."""
+    text = "" if value is None else str(getattr(value, "value", value))
+    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+
+
+def export(stream, *, actor: str) -> int:
+    """Write every subscriber as CSV that Excel opens as it is (BOM, semicolons)."""
+    writer = csv.writer(stream, delimiter=";")
+    stream.write("\ufeff")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for subscriber in db.session.scalars(sa.select(Subscriber).order_by(Subscriber.email)):
+        values = []
+        for column in EXPORT_COLUMNS:
+            value = getattr(subscriber, column)
+            values.append(value.isoformat() if hasattr(value, "isoformat") else _excel_safe(value))
+        writer.writerow(values)
+        count += 1
+    audit.record(actor, "subscribers.export", None, rows=count)
+    return count

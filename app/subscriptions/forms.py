@@ -1,0 +1,68 @@
+"""Forms of the distribution list's pages. Rules live in the services."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+
+from .models import Sector
+
+
+class SubscribeForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), render_kw={"autocomplete": "email",
+                                                        "required": True})
+    name = StringField(_l("Name (optional)"), render_kw={"autocomplete": "name",
+                                                          "maxlength": 100})
+    # Honeypot: hidden from people, filled in by bots.
+    website = StringField(_l("Leave this field empty"),
+                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+    submit = SubmitField(_l("Subscribe"))
+
+
+class OneClickForm(FlaskForm):
+    """The unsubscribe button posts exactly what a mail provider posts (RFC 8058)."""
+
+    class Meta:
+        csrf = False
+
+    one_click = HiddenField(name="List-Unsubscribe", default="One-Click")
+    submit = SubmitField(_l("Unsubscribe"))
+
+
+def sector_choices():
+    labels = {
+        Sector.NONPROFIT: _l("Non-profit organisation"),
+        Sector.MUNICIPAL: _l("City administration"),
+        Sector.CIVIC: _l("Civic engagement"),
+        Sector.BUSINESS: _l("Business"),
+    }
+    return [SelectChoice("", _l("(not given)"))] + [SelectChoice(s.value, labels[s])
+                                                   for s in Sector]
+
+
+class PreferencesForm(FlaskForm):
+    name = StringField(_l("Name"), render_kw={"maxlength": 100})
+    organisation = StringField(_l("Organisation"), render_kw={"maxlength": 150})
+    district = SelectField(_l("District"), validate_choice=False)
+    sector = SelectField(_l("Sector"), validate_choice=False)
+    language = SelectField(_l("Language of the e-mails"),
+                           choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English")],
+                           validate_choice=False)
+    submit = SubmitField(_l("Save"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), render_kw={"accept": ".csv,text/csv", "required": True})
+    consent_note = StringField(_l("How did these people consent?"),
+                               render_kw={"maxlength": 500})
+    confirm_by_mail = BooleanField(_l("Let them confirm by e-mail"))
+    apply = BooleanField(_l("Import now (otherwise only check)"))
+    submit = SubmitField(_l("Check or import"))

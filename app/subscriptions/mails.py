@@ -1,0 +1,64 @@
+"""The list's own mails (the double opt-in confirmation, the welcome) and each
+member's personal links, which every mail to the list carries."""
+
+import secrets
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..delivery import outbox
+from ..delivery.compose import compose
+from ..shared.tokens import address_fingerprint, make_token
+from ..shared.urls import external_url
+from .models import Subscriber
+
+
+def personal_tokens(subscriber: Subscriber) -> tuple[str, str]:
+    """The member's unsubscribe and preferences tokens."""
+    payload = {"s": subscriber.id, "h": address_fingerprint(subscriber.email)}
+    return make_token("unsubscribe", payload), make_token("preferences", payload)
+
+
+def list_links(unsubscribe_token: str, preferences_token: str) -> dict[str, str]:
+    """The personal links of a list mail, from the member's tokens."""
+    return {
+        "unsubscribe_token": unsubscribe_token,
+        "unsubscribe_url": external_url("subscriptions.unsubscribe", token=unsubscribe_token),
+        "preferences_url": external_url("subscriptions.preferences", token=preferences_token),
+    }
+
+
+def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
+    return list_links(*personal_tokens(subscriber))
+
+
+def _personal_mail(template: str, subject, subscriber: Subscriber, **context):
+    """A mail to one subscriber, in their language, with their personal links."""
+    return compose(template, subject, address=subscriber.email, name=subscriber.name,
+                   language=subscriber.language,
+                   sender=current_app.config["MAIL_DEFAULT_SENDER"],
+                   links=subscriber_links(subscriber), **context)
+
+
+def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
+    """The double opt-in mail: strictly neutral, only the confirmation link."""
+    token = make_token(
+        "confirm", {"s": subscriber.id, "n": subscriber.confirm_nonce, "v": consent_version}
+    )
+    message = _personal_mail(
+        "confirm", _l("Please confirm your subscription"), subscriber,
+        confirm_url=external_url("subscriptions.confirm", token=token),
+        valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+    )
+    outbox.enqueue(message, key=f"confirm:{subscriber.id}:{secrets.token_hex(8)}",
+                   kind="confirm", subscriber_id=subscriber.id)
+
+
+def send_welcome(subscriber: Subscriber) -> None:
+    message = _personal_mail(
+        "welcome", _l("Welcome to the Stadtteilvernetzer distribution list"), subscriber,
+        calendar_url=external_url("meetings.feed"),
+    )
+    outbox.enqueue(message,
+                   key=f"welcome:{subscriber.id}:{subscriber.confirmed_at:%Y%m%dT%H%M%S}",
+                   kind="welcome", subscriber_id=subscriber.id)

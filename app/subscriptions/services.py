@@ -1,0 +1,315 @@
+"""The distribution list: double opt-in, one-click unsubscribe, preferences, erasure."""
+
+import re
+import secrets
+from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..delivery import outbox, recipients
+from ..extensions import db
+from ..shared import audit, ratelimit
+from ..shared.database import utcnow
+from ..shared.errors import UserError
+from ..shared.tokens import TokenError, address_fingerprint, read_token
+from ..shared.validation import clean_district, clean_text, normalise_email
+from . import consent, mails
+from .models import ConsentEvent, ConsentSource, Sector, SignupPurge, Subscriber, SubscriberStatus
+
+
+def search(text: str, status: str, district: str, limit: int = 500) -> list[Subscriber]:
+    """Subscribers whose address, name or organisation contains ``text``, optionally
+    of one status and district, by address."""
+    query = sa.select(Subscriber).order_by(Subscriber.email)
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(sa.or_(Subscriber.email.like(pattern),
+                                   sa.func.lower(Subscriber.name).like(pattern),
+                                   sa.func.lower(Subscriber.organisation).like(pattern)))
+    if status in {s.value for s in SubscriberStatus}:
+        query = query.where(Subscriber.status == status)
+    if district:
+        query = query.where(Subscriber.district == district)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def counts() -> dict[SubscriberStatus, int]:
+    return dict(db.session.execute(
+        sa.select(Subscriber.status, sa.func.count()).group_by(Subscriber.status)).all())
+
+
+def find_by_email(email: str) -> Subscriber | None:
+    return db.session.scalar(sa.select(Subscriber).where(Subscriber.email == email))
+
+
+def _record(subscriber: Subscriber, action: str, source: ConsentSource, *, ip=None,
+            user_agent=None, version=None, note=None) -> None:
+    subscriber.consents.append(ConsentEvent(
+        action=action, source=source, ip_address=ip,
+        user_agent=(user_agent or "")[:400] or None, consent_version=version, note=note,
+    ))
+
+
+def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent: str | None,
+              language: str = "de") -> None:
+    """Start the double opt-in for ``email``.
+
+    The caller answers the same way whatever happens here: whether the address is
+    new, pending, active or unsubscribed must not show. Active subscribers stay
+    as they are. Beyond the per-address and per-IP limits no mail is queued.
+    """
+    email = normalise_email(email)
+    name = clean_text(name, 100, _("Name"))
+    version = consent.version_label(language)
+    subscriber = find_by_email(email)
+    if subscriber is None:
+        subscriber = Subscriber(email=email, name=name, language=language,
+                                status=SubscriberStatus.PENDING, source=ConsentSource.FORM)
+        db.session.add(subscriber)
+    elif subscriber.status == SubscriberStatus.ACTIVE:
+        return
+    elif name and not subscriber.name:
+        subscriber.name = name
+    _record(subscriber, "signup", ConsentSource.FORM, ip=ip, user_agent=user_agent,
+            version=version)
+    _send_confirmation(subscriber, version, ip)
+
+
+def _send_confirmation(subscriber: Subscriber, version: str, ip: str | None) -> None:
+    """Queue a confirmation link, unless the per-address or per-IP limit is reached."""
+    subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
+    db.session.flush()
+    if ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", subscriber.email) and (
+        ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", ip)
+    ):
+        mails.send_confirmation(subscriber, version)
+
+
+def _subscriber_from_confirm_token(token: str) -> tuple[Subscriber, dict]:
+    payload = read_token("confirm", token)
+    subscriber = db.session.get(Subscriber, payload.get("s"))
+    if subscriber is None:
+        raise TokenError("invalid")
+    if subscriber.confirm_nonce is None or subscriber.confirm_nonce != payload.get("n"):
+        raise TokenError("used", payload)
+    return subscriber, payload
+
+
+def check_confirm_token(token: str) -> None:
+    """Raise ``TokenError`` unless ``token`` would confirm a subscription (changes nothing)."""
+    _subscriber_from_confirm_token(token)
+
+
+def confirm(token: str, *, ip: str | None, user_agent: str | None) -> Subscriber:
+    """Activate the subscription the token was made for; the token is single-use."""
+    subscriber, payload = _subscriber_from_confirm_token(token)
+    subscriber.status = SubscriberStatus.ACTIVE
+    subscriber.confirm_nonce = None
+    subscriber.confirmed_at = utcnow()
+    subscriber.unsubscribed_at = None
+    _record(subscriber, "confirm", ConsentSource.FORM, ip=ip, user_agent=user_agent,
+            version=payload.get("v"))
+    mails.send_welcome(subscriber)
+    return subscriber
+
+
+def resend_confirmation(token: str, *, ip: str | None) -> None:
+    """Send a fresh confirmation link for an expired (but genuine) confirm token."""
+    try:
+        read_token("confirm", token)
+        return  # still valid: nothing to renew
+    except TokenError as error:
+        if error.payload is None:
+            return
+        payload = error.payload
+    subscriber = db.session.get(Subscriber, payload.get("s"))
+    if subscriber is None or subscriber.status == SubscriberStatus.ACTIVE:
+        return
+    _send_confirmation(subscriber, payload.get("v") or consent.version_label("de"), ip)
+
+
+def from_link(purpose: str, token: str, *, allow_expired: bool = False) -> Subscriber:
+    """The subscriber a personal link (unsubscribe, preferences) was made for."""
+    try:
+        payload = read_token(purpose, token)
+    except TokenError as error:
+        if not (allow_expired and error.reason == "expired"):
+            raise
+        payload = error.payload
+    subscriber = db.session.get(Subscriber, payload.get("s"))
+    if subscriber is None or address_fingerprint(subscriber.email) != payload.get("h"):
+        raise TokenError("invalid")
+    return subscriber
+
+
+def unsubscribe(subscriber: Subscriber, source: ConsentSource = ConsentSource.FORM, *,
+                ip: str | None = None, user_agent: str | None = None) -> None:
+    """Take the subscriber off the list at once; idempotent. List mail still queued
+    for them is dropped, so the next send already leaves them out."""
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        return
+    subscriber.status = SubscriberStatus.UNSUBSCRIBED
+    subscriber.unsubscribed_at = utcnow()
+    subscriber.confirm_nonce = None
+    _record(subscriber, "unsubscribe", source, ip=ip, user_agent=user_agent)
+    outbox.drop_queued_list_mail(subscriber.id)
+
+
+def unsubscribe_for(email: str, *, actor: str) -> Subscriber:
+    """An organiser takes ``email`` off the list (asked by phone, say)."""
+    subscriber = find_by_email(normalise_email(email))
+    if subscriber is None:
+        raise UserError(_("%(email)s is not on the list.", email=email.strip()))
+    unsubscribe(subscriber, ConsentSource.ORGANISER)
+    audit.record(actor, "subscriber.unsubscribe", f"subscriber {subscriber.id}")
+    return subscriber
+
+
+UNSUBSCRIBE_SUBJECT = re.compile(r"unsubscribe\s+([A-Za-z0-9_\-.]+)", re.IGNORECASE)
+
+
+def unsubscribe_by_mail(raw: bytes) -> Subscriber:
+    """Act on a mail sent to the List-Unsubscribe ``mailto:`` address (piped in by the
+    mail server): its subject carries the same signed token as the link. The sender's
+    address alone is not trusted, since anyone can forge it."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    match = UNSUBSCRIBE_SUBJECT.search(str(message.get("Subject", "")))
+    if match is None:
+        raise UserError(_("The mail has no unsubscribe code in its subject."))
+    try:
+        subscriber = from_link("unsubscribe", match.group(1), allow_expired=True)
+    except TokenError:
+        raise UserError(_("The unsubscribe code in the mail is not valid.")) from None
+    unsubscribe(subscriber, ConsentSource.MAIL)
+    return subscriber
+
+
+def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, district=None,
+                       sector=None, language=None) -> None:
+    """Validate everything first, then change: bad input changes nothing."""
+    name = clean_text(name, 100, _("Name"))
+    organisation = clean_text(organisation, 150, _("Organisation"))
+    district = clean_district(district)
+    if sector:
+        try:
+            sector = Sector(sector)
+        except ValueError:
+            raise UserError(_("Please choose one of the listed sectors.")) from None
+    if language not in current_app.config["LANGUAGES"]:
+        raise UserError(_("Please choose one of the listed languages."))
+    subscriber.name, subscriber.organisation, subscriber.district = name, organisation, district
+    subscriber.sector = sector or None
+    subscriber.language = language
+
+
+def personal_data(subscriber: Subscriber) -> dict:
+    """Everything stored about one person (GDPR Art. 15/20), JSON-ready."""
+
+    def when(value):
+        return value.isoformat() if value else None
+
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "organisation": subscriber.organisation,
+        "district": subscriber.district,
+        "sector": subscriber.sector.value if subscriber.sector else None,
+        "language": subscriber.language,
+        "status": subscriber.status.value,
+        "source": subscriber.source.value,
+        "created_at": when(subscriber.created_at),
+        "confirmed_at": when(subscriber.confirmed_at),
+        "unsubscribed_at": when(subscriber.unsubscribed_at),
+        "consent_history": [
+            {
+                "action": event.action,
+                "source": event.source.value,
+                "at": when(event.occurred_at),
+                "ip_address": event.ip_address,
+                "user_agent": event.user_agent,
+                "consent_version": event.consent_version,
+                "consent_text": consent.text_for(event.consent_version),
+                "note": event.note,
+            }
+            for event in subscriber.consents
+        ],
+    }
+
+
+def erase(email: str, *, actor: str) -> None:
+    """Delete a person completely: the subscriber, their consent history and every
+    mail to them in the outbox. The audit entry names no one."""
+    email = normalise_email(email)
+    subscriber = find_by_email(email)
+    deleted = outbox.forget(address=email)
+    if subscriber is None and not deleted:
+        raise UserError(_("%(email)s is not on the list.", email=email))
+    if subscriber is not None:
+        db.session.delete(subscriber)
+    audit.record(actor, "subscriber.erase", None, mails_deleted=deleted)
+
+
+def purge_unconfirmed(now=None) -> int:
+    """Delete sign-ups never confirmed within the retention period; keep only the count."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["UNCONFIRMED_RETENTION_DAYS"])
+    stale = sa.select(Subscriber.id).where(
+        Subscriber.status == SubscriberStatus.PENDING, Subscriber.created_at < cutoff
+    )
+    ids = list(db.session.scalars(stale))
+    if not ids:
+        return 0
+    outbox.forget(recipient_ids=ids)
+    db.session.execute(sa.delete(ConsentEvent).where(ConsentEvent.subscriber_id.in_(ids)))
+    db.session.execute(sa.delete(Subscriber).where(Subscriber.id.in_(ids)))
+    db.session.add(SignupPurge(purged_at=now, count=len(ids)))
+    return len(ids)
+
+
+def _active_among(ids: set[int]) -> set[int]:
+    return set(db.session.scalars(sa.select(Subscriber.id).where(
+        Subscriber.id.in_(ids), Subscriber.status == SubscriberStatus.ACTIVE)))
+
+
+def _count_hard_bounce(subscriber_id: int) -> None:
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        return
+    subscriber.hard_bounces += 1
+    if (subscriber.hard_bounces >= current_app.config["BOUNCE_LIMIT"]
+            and subscriber.status == SubscriberStatus.ACTIVE):
+        subscriber.status = SubscriberStatus.BOUNCED
+
+
+def register_with_delivery() -> None:
+    """Tell delivery who still wants list mail and where hard bounces count."""
+    recipients.register(recipients.Hooks(still_wanted=_active_among,
+                                         hard_bounce=_count_hard_bounce))
+
+
+def active_ids(*, among=None, excluding=None) -> sa.Select:
+    """A query of the active subscribers' IDs in order: only those ``among`` and none
+    of those ``excluding`` (queries of IDs) where given."""
+    query = (sa.select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
+             .order_by(Subscriber.id))
+    if among is not None:
+        query = query.where(Subscriber.id.in_(among))
+    if excluding is not None:
+        query = query.where(Subscriber.id.not_in(excluding))
+    return query
+
+
+def in_batches(subscriber_ids, size: int):
+    """The subscribers with these IDs, ``size`` at a time; each batch leaves the
+    session once the caller is done with it, so memory stays flat."""
+    ids = list(subscriber_ids)
+    for start in range(0, len(ids), size):
+        batch = db.session.scalars(sa.select(Subscriber).where(
+            Subscriber.id.in_(ids[start:start + size])).order_by(Subscriber.id)).all()
+        yield batch
+        for subscriber in batch:
+            db.session.expunge(subscriber)
