@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import babel, csrf, db, mail, migrate, talisman
+from .shared.database import render_migration_item
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -67,7 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(shipped("migrations")))
+    migrate.init_app(app, db, directory=str(shipped("migrations")),
+                     render_item=render_migration_item)
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

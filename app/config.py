@@ -81,8 +81,9 @@ DEFAULTS = {
 }
 
 
-class SettingsError(Exception):
-    """A setting that cannot be used; the message is one line naming it."""
+class SettingsError(SystemExit):
+    """A setting that cannot be used. A ``SystemExit``: the process stops with this
+    one line naming the setting (and exit status 1), whatever started it."""
 
     def __init__(self, name: str, problem: str):
         super().__init__(f"FLASK_{name}: {problem}")
@@ -97,6 +98,15 @@ def _whole(config, name: str, minimum: int = 0, maximum: int | None = None) -> N
         upper = f" and {maximum}" if maximum is not None else ""
         raise SettingsError(name, f"{value!r} is not a whole number between {minimum}"
                                   f"{upper or ' and more'}")
+    config[name] = value
+
+
+def _seconds(config, name: str) -> None:
+    value = config[name]
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise SettingsError(name, f"{value!r} is not a number of seconds above 0")
     config[name] = value
 
 
@@ -156,16 +166,17 @@ def check(config) -> None:
                             "is not a database address such as "
                             "postgresql+psycopg://user@host/vernetzer") from None
     for name, minimum, maximum in (
-            ("MAIL_PORT", 1, 65535), ("MAIL_TIMEOUT", 1, None),
+            ("MAIL_PORT", 1, 65535),
             ("CONFIRM_TOKEN_MAX_AGE", 60, None), ("SUBSCRIBER_LINK_MAX_AGE", 60, None),
             ("UNCONFIRMED_RETENTION_DAYS", 1, None), ("INVITE_BEFORE_DAYS", 0, 365),
             ("REMIND_BEFORE_DAYS", 0, 365), ("OUTBOX_MAX_ATTEMPTS", 1, None),
-            ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("OUTBOX_HEARTBEAT_EVERY", 1, None),
-            ("OUTBOX_HEARTBEAT_TIMEOUT", 2, None), ("MAIL_RATE_PER_MINUTE", 0, None),
+            ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
             ("SIGNIN_LINK_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
             ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None)):
         _whole(config, name, minimum, maximum)
+    for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT"):
+        _seconds(config, name)
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS"):
         _flag(config, name)
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:

@@ -4,6 +4,7 @@ Registered with Flask through the ``flask.commands`` entry points in
 pyproject.toml, so that the ``app`` package never imports ``jobs``.
 """
 
+import contextlib
 import signal
 
 import click
@@ -20,10 +21,8 @@ def worker():
     scheduler = build_scheduler(current_app._get_current_object())
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     click.echo("worker started", err=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
 group = AppGroup("jobs", help="Scheduled jobs.")

@@ -17,6 +17,8 @@ from email.parser import BytesParser
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask.cli import FlaskGroup
+from flask.testing import FlaskCliRunner
 from flask_migrate import upgrade
 
 from app import create_app
@@ -164,9 +166,17 @@ def client(app):
     return app.test_client()
 
 
+class CommandLine(FlaskCliRunner):
+    """Runs commands as ``flask --app app`` does: with the plugin commands (worker,
+    jobs) that Flask loads from the ``flask.commands`` entry points."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        return super().invoke(cli or FlaskGroup(create_app=lambda: self.app), args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return CommandLine(app)
 
 
 def csrf_token(html: str) -> str:
@@ -212,3 +222,18 @@ def request_link(client, email):
 def signin_link(mailbox, email):
     return next(path_of(link) for link in links_in(mailbox.to(email)[-1])
                 if "/organisation/anmelden/" in link)
+
+
+def list_member_mail(person, subject, *, sender):
+    """A mail to ``person`` with their personal list links, as the list sends it."""
+    from app.delivery.compose import compose
+    from app.subscriptions.mails import subscriber_links
+
+    return compose("welcome", subject, address=person.email, name=person.name,
+                   language=person.language, sender=sender, links=subscriber_links(person),
+                   calendar_url="https://vernetzer.example/kalender.ics")
+
+
+def link_in(message, fragment: str) -> str:
+    """The path of the first link in ``message`` that contains ``fragment``."""
+    return next(path_of(link) for link in links_in(message) if fragment in link)

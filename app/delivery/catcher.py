@@ -31,7 +31,7 @@ def messages(directory: str):
     """The captured mails, newest first, as ``(key, message, received)``."""
     box = _box(directory)
     items = []
-    for key in box.keys():
+    for key in box.iterkeys():
         stored = box.get_message(key)  # a MaildirMessage knows when it arrived
         received = datetime.fromtimestamp(stored.get_date(), UTC)
         items.append((key, _parse(stored.as_bytes()), received))

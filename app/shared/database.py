@@ -32,6 +32,14 @@ class UTCDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def render_migration_item(type_, obj, autogen_context):
+    """Alembic autogenerate: write ``UTCDateTime`` as the plain type it stores, so
+    that migrations never import the app's code (which may move)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def enum_column(cls: type[enum.Enum]) -> sa.Enum:
     """Store an enum by its value, as a plain string with a CHECK constraint."""
     return sa.Enum(

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.models import ConsentEvent, OutboxMessage, SignupPurge, Subscriber, utcnow
-from app.services import subscribers
+from app.shared.database import utcnow
+from app.subscriptions import services as subscribers
+from app.subscriptions.models import ConsentEvent, SignupPurge, Subscriber
 from jobs.housekeeping import purge_unconfirmed
 
 
@@ -38,8 +40,8 @@ def test_purge_keeps_only_the_count(app, runner, mailbox):
 
 
 def test_meetings_that_are_over_are_marked_held(app, runner):
-    from app.models import Meeting, MeetingStatus
-    from app.services import meetings
+    from app.meetings import services as meetings
+    from app.meetings.models import Meeting, MeetingStatus
 
     with app.test_request_context():
         start = utcnow() + timedelta(days=3)

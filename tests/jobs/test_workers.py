@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.models import OutboxMessage, OutboxStatus
+from app.delivery.models import OutboxMessage, OutboxStatus
 from tests.conftest import process_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,10 +2,11 @@
 
 import sqlalchemy as sa
 
+from app.delivery import outbox
+from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.models import OutboxMessage, Subscriber, SubscriberStatus
-from app.services import mails, outbox
-from tests.conftest import csrf_token, links_in, path_of
+from app.subscriptions.models import Subscriber, SubscriberStatus
+from tests.conftest import csrf_token, link_in, links_in, list_member_mail, path_of
 
 
 def subscribe(client, email, name="", **extra):
@@ -122,7 +123,7 @@ def test_tampered_and_cross_purpose_tokens_are_refused(app, client, mailbox):
     subscribe(client, "tokens@example.org")
     message = mailbox.to("tokens@example.org")[0]
     confirm = confirm_link(message)
-    unsubscribe = next(path_of(l) for l in links_in(message) if "/abmelden/" in l)
+    unsubscribe = link_in(message, "/abmelden/")
     token = csrf_token(client.get("/").text)
 
     tampered = confirm[:-3] + ("AAA" if not confirm.endswith("AAA") else "BBB")
@@ -206,8 +207,7 @@ def test_confirmation_mails_are_rate_limited(client, mailbox, app):
 
 def test_unsubscribe_get_shows_button_and_changes_nothing(app, client, mailbox):
     subscribe(client, "button@example.org")
-    link = next(path_of(l) for l in links_in(mailbox.to("button@example.org")[0])
-                if "/abmelden/" in l)
+    link = link_in(mailbox.to("button@example.org")[0], "/abmelden/")
     page = client.get(link)
     assert page.status_code == 200 and 'value="One-Click"' in page.text
     assert status(app, "button@example.org") == SubscriberStatus.PENDING
@@ -219,13 +219,12 @@ def test_unsubscribed_person_gets_no_queued_list_mail(client, mailbox, app):
     subscribe(client, "leaving@example.org")
     with app.test_request_context():
         person = subscriber("leaving@example.org")
-        message = mails.build_message("welcome", "List mail", person, sender="list@example.org")
+        message = list_member_mail(person, "List mail", sender="list@example.org")
         row = outbox.enqueue(message, key="test:list", kind="announcement",
                              subscriber_id=person.id, list_mail=True)
         row_id = row.id
         db.session.commit()
-    link = next(path_of(l) for l in links_in(mailbox.to("leaving@example.org")[0])
-                if "/abmelden/" in l)
+    link = link_in(mailbox.to("leaving@example.org")[0], "/abmelden/")
     client.post(link, data={"List-Unsubscribe": "One-Click"})
     with app.app_context():
         assert outbox.deliver([row_id]) == 0
@@ -236,8 +235,7 @@ def test_unsubscribed_person_gets_no_queued_list_mail(client, mailbox, app):
 
 def test_preferences_change_and_data_download(app, client, mailbox):
     subscribe(client, "prefs@example.org", "Pia")
-    link = next(path_of(l) for l in links_in(mailbox.to("prefs@example.org")[0])
-                if "/einstellungen/" in l)
+    link = link_in(mailbox.to("prefs@example.org")[0], "/einstellungen/")
     page = client.get(link)
     assert page.status_code == 200 and "prefs@example.org" in page.text
     form = {"csrf_token": csrf_token(page.text), "name": "Pia P.", "organisation": "Stadtteilhaus",

@@ -6,7 +6,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEntry, Meeting
+from app.meetings.models import Meeting
+from app.shared.audit import AuditEntry
 
 YEAR = date.today().year + 1  # always in the future
 

@@ -5,12 +5,12 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.districts import _load
-from app.services.holidays_bw import blocked_days
-from app.services.planner import PastMeeting, Rules, fairness_window, least_recent_first, plan_year
-from app.timeutil import local
+from app.meetings.holidays_bw import blocked_days
+from app.meetings.planner import PastMeeting, Rules, fairness_window, least_recent_first, plan_year
+from app.shared.districts import load
+from app.shared.timeutil import local
 
-DISTRICTS = _load(None)
+DISTRICTS = load(None)
 NAMES = [d.name for d in DISTRICTS]
 KIND = {d.name: d.kind for d in DISTRICTS}
 RULES = Rules()

@@ -3,10 +3,13 @@
 
 import sqlalchemy as sa
 
+from app.delivery import outbox
+from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.models import OutboxMessage, Subscriber, utcnow
-from app.services import mails, outbox, subscribers
-from tests.conftest import free_port
+from app.shared.database import utcnow
+from app.subscriptions import services as subscribers
+from app.subscriptions.models import Subscriber
+from tests.conftest import free_port, list_member_mail
 
 
 def queue_confirmation(app, email):
@@ -98,7 +101,7 @@ def test_same_key_is_never_queued_twice(app):
     with app.test_request_context():
         row = db.session.scalar(sa.select(OutboxMessage))
         person = db.session.get(Subscriber, row.subscriber_id)
-        message = mails.build_message("welcome", "Again", person, sender="x@example.org")
+        message = list_member_mail(person, "Again", sender="x@example.org")
         assert outbox.enqueue(message, key=row.key, kind="confirm") is None
         assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
 

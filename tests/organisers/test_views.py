@@ -5,7 +5,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Announcement, AuditEntry, Meeting, Venue
+from app.meetings.models import Announcement, Meeting, Venue
+from app.shared.audit import AuditEntry
 from tests.conftest import csrf_token, request_link, signin_link
 
 YEAR = date.today().year + 1

@@ -8,9 +8,12 @@ from datetime import timedelta
 import dkim
 import sqlalchemy as sa
 
+from app.delivery import outbox
+from app.delivery.models import OutboxMessage, WorkerHeartbeat
 from app.extensions import db
-from app.models import OutboxMessage, Subscriber, SubscriberStatus, WorkerHeartbeat, utcnow
-from app.services import mails, outbox
+from app.shared.database import utcnow
+from app.subscriptions.models import Subscriber, SubscriberStatus
+from tests.conftest import list_member_mail
 
 
 def queue(app, count, prefix="p"):
@@ -21,7 +24,7 @@ def queue(app, count, prefix="p"):
                                 source="import", language="de")
             db.session.add(person)
             db.session.flush()
-            message = mails.build_message("welcome", "Hallo", person, sender="liste@example.org")
+            message = list_member_mail(person, "Hallo", sender="liste@example.org")
             outbox.enqueue(message, key=f"test:{prefix}{n}", kind="test",
                            subscriber_id=person.id, list_mail=True)
         db.session.commit()
@@ -64,7 +67,7 @@ def test_rows_of_a_dead_sender_are_taken_over_but_not_those_of_a_live_one(app, m
         now = utcnow()
         db.session.add_all([WorkerHeartbeat(worker="dead", seen_at=now - timedelta(minutes=5)),
                             WorkerHeartbeat(worker="alive", seen_at=now)])
-        for row, holder in zip(rows, ["dead", "dead", "alive", None]):
+        for row, holder in zip(rows, ["dead", "dead", "alive", None], strict=True):
             if holder:
                 row.status, row.claimed_by = "sending", holder
         db.session.commit()
@@ -89,7 +92,9 @@ def test_dkim_signature_covers_the_list_headers_and_verifies(app, mailbox, tmp_p
     signed = re.sub(rb"\s+", b"", raw.split(b"h=")[1].split(b";")[0]).lower()
     for header in (b"list-unsubscribe", b"list-unsubscribe-post", b"list-id", b"from"):
         assert header in signed.split(b":")
-    dns = lambda name, timeout=5: record if name == b"vz2026._domainkey.vernetzer.example." else None
+    def dns(name, timeout=5):
+        return record if name == b"vz2026._domainkey.vernetzer.example." else None
+
     assert dkim.verify(raw, dnsfunc=dns)
     tampered = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
                            b"List-Unsubscribe-Post: nothing")

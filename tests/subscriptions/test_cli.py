@@ -6,8 +6,9 @@ from urllib.parse import unquote
 
 import sqlalchemy as sa
 
+from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.models import ConsentEvent, OutboxMessage, Subscriber, SubscriberStatus
+from app.subscriptions.models import ConsentEvent, Subscriber, SubscriberStatus
 
 
 def count(app, model=Subscriber):
@@ -124,7 +125,7 @@ def test_erase_removes_every_trace(app, runner, tmp_path, mailbox):
     assert count(app) == 1 and count(app, ConsentEvent) == 1 and count(app, OutboxMessage) == 1
     unknown = runner.invoke(args=["subscribers", "erase", "weg@example.org"])
     assert unknown.exit_code == 1
-    assert unknown.output.strip() == "Error: unknown address: weg@example.org"
+    assert unknown.output.strip() == "Error: weg@example.org steht nicht im Verteiler."
     bad = runner.invoke(args=["subscribers", "erase", "not an address"])
     assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
 
@@ -152,6 +153,6 @@ def test_organiser_unsubscribes_someone(app, runner, tmp_path):
     runner.invoke(args=["subscribers", "import", str(path), "--apply", "--consent-note", "x"])
     assert runner.invoke(args=["subscribers", "unsubscribe", "Phone@Example.org"]).exit_code == 0
     unknown = runner.invoke(args=["subscribers", "unsubscribe", "nobody@example.org"])
-    assert unknown.exit_code == 1 and unknown.output.strip() == "Error: unknown address: nobody@example.org"
+    assert unknown.exit_code == 1 and unknown.output.strip() == "Error: nobody@example.org steht nicht im Verteiler."
     with app.app_context():
         assert db.session.scalar(sa.select(Subscriber.status)) == SubscriberStatus.UNSUBSCRIBED

@@ -9,9 +9,15 @@ import sqlalchemy as sa
 import vobject
 
 import jobs
+from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.models import OutboxMessage, Subscriber, SubscriberStatus, utcnow
-from app.services import announcements, delivery, meetings, organisers, subscribers
+from app.meetings import announcements
+from app.meetings import invitations as delivery
+from app.meetings import services as meetings
+from app.organisers import services as organisers
+from app.shared.database import utcnow
+from app.subscriptions import services as subscribers
+from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import csrf_token, request_link, signin_link
 
 START = utcnow().replace(second=0) + timedelta(days=10)
