@@ -237,3 +237,16 @@ def list_member_mail(person, subject, *, sender):
 def link_in(message, fragment: str) -> str:
     """The path of the first link in ``message`` that contains ``fragment``."""
     return next(path_of(link) for link in links_in(message) if fragment in link)
+
+
+def add_organiser(runner, email, role):
+    assert runner.invoke(args=["organisers", "add", email, "--role", role]).exit_code == 0
+
+
+def sign_in(client, runner, mailbox, email="orga@example.org", role="organiser"):
+    """Add an organiser and sign ``client`` in as them, by the link in the mail."""
+    add_organiser(runner, email, role)
+    request_link(client, email)
+    link = signin_link(mailbox, email)
+    client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
+    return link

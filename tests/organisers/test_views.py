@@ -7,21 +7,9 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.meetings.models import Announcement, Meeting, Venue
 from app.shared.audit import AuditEntry
-from tests.conftest import csrf_token, request_link, signin_link
+from tests.conftest import add_organiser, csrf_token, request_link, sign_in, signin_link
 
 YEAR = date.today().year + 1
-
-
-def add_organiser(runner, email, role):
-    assert runner.invoke(args=["organisers", "add", email, "--role", role]).exit_code == 0
-
-
-def sign_in(client, runner, mailbox, email="orga@example.org", role="organiser"):
-    add_organiser(runner, email, role)
-    request_link(client, email)
-    link = signin_link(mailbox, email)
-    client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
-    return link
 
 
 def test_signin_link_flow(client, runner, mailbox):
@@ -59,34 +47,6 @@ def test_expired_and_tampered_links_grant_nothing(app, client, runner, mailbox):
     expired = client.post(link, data={"csrf_token": token})
     assert expired.status_code == 400 and "abgelaufen" in expired.text
     assert client.get("/organisation/").status_code == 302
-
-
-def organiser_urls(app):
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/organisation") and "anmelden" not in rule.rule \
-                and rule.endpoint != "auth.signout":
-            urls.append((rule.rule.replace("<int:meeting_id>", "1").replace("<int:venue_id>", "1"),
-                         "POST" if "GET" not in rule.methods else "GET"))
-    return urls
-
-
-def test_every_organiser_page_refuses_anonymous_visitors(app, client):
-    urls = organiser_urls(app)
-    assert len(urls) >= 10
-    for url, method in urls:
-        response = client.open(url, method=method)
-        assert response.status_code in (302, 400), url  # to sign-in, or CSRF refused
-        if response.status_code == 302:
-            assert response.headers["Location"].endswith("/organisation/anmelden")
-
-
-def test_admin_pages_refuse_organisers(client, runner, mailbox):
-    sign_in(client, runner, mailbox)
-    for url in ("/organisation/verteiler", "/organisation/protokoll",
-                "/organisation/verteiler/export.csv"):
-        assert client.get(url).status_code == 403
-    assert client.get("/organisation/orte").status_code == 200
 
 
 def test_admin_sees_list_export_and_audit_log(client, runner, mailbox):
