@@ -2,7 +2,7 @@
 """Set up and run vernetzer with nothing but Python installed.
 
     python3 dev.py serve    # environment, install, migrate, run (web, worker, mail catcher)
-    python3 dev.py test     # environment, install, the whole test suite (pytest)
+    python3 dev.py test     # environment, install, ruff, import-linter and pytest
 
 The virtual environment lives in .venv and is only reinstalled when pyproject.toml
 changes. ``serve`` writes a .env with a fresh secret key on first use.
@@ -57,6 +57,17 @@ def ensure_dotenv() -> None:
         )
 
 
+def test(pytest_args: list[str]) -> int:
+    """The style (ruff), the architecture's contracts (import-linter) and pytest; all
+    three run, and the first failure's exit status is the result."""
+    results = [
+        subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT).returncode,
+        subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=ROOT).returncode,
+        subprocess.run([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT).returncode,
+    ]
+    return next((code for code in results if code), 0)
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     ensure_environment()
@@ -64,8 +75,7 @@ def main() -> None:
         ensure_dotenv()
         os.execv(PYTHON, [str(PYTHON), "-m", "flask", "--app", "app", "serve", *sys.argv[2:]])
     elif command == "test":
-        result = subprocess.run([str(PYTHON), "-m", "pytest", *sys.argv[2:]], cwd=ROOT)
-        sys.exit(result.returncode)
+        sys.exit(test(sys.argv[2:]))
     else:
         sys.exit(f"unknown command {command!r}: use 'serve' or 'test'")
 

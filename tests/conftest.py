@@ -13,6 +13,7 @@ import uuid
 from contextlib import contextmanager
 from email import policy
 from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 
+ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("VERNETZER_TEST_POSTGRES_URL")
 
 
