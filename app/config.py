@@ -200,10 +200,11 @@ def check(config) -> None:
         _clock(config, name)
     if config["MEETING_END"] <= config["MEETING_START"]:
         raise SettingsError("MEETING_END", "must be later than FLASK_MEETING_START")
-    dkim = [config[name] for name in ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY")]
-    if any(dkim) and not all(dkim):
-        raise SettingsError("DKIM_PRIVATE_KEY", "DKIM needs FLASK_DKIM_SELECTOR, "
-                                                "FLASK_DKIM_DOMAIN and FLASK_DKIM_PRIVATE_KEY")
+    dkim = ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY")
+    missing = [name for name in dkim if not config[name]]
+    if missing and len(missing) < len(dkim):
+        raise SettingsError(missing[0], "is not set: DKIM needs FLASK_DKIM_SELECTOR, "
+                                        "FLASK_DKIM_DOMAIN and FLASK_DKIM_PRIVATE_KEY")
     if config["DKIM_PRIVATE_KEY"] and "PRIVATE KEY-----" not in config["DKIM_PRIVATE_KEY"]:
         raise SettingsError("DKIM_PRIVATE_KEY", "is not a PEM private key")
     try:

@@ -3,6 +3,7 @@
 import json
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -62,32 +63,36 @@ def test_create_list_update_announce_cancel(app, runner):
                        "meeting.update", "meeting.cancel"]
 
 
-def test_bad_input_one_line_and_nothing_changed(app, runner):
+WHEN = ["--start", f"{YEAR}-03-09 18:00", "--end", f"{YEAR}-03-09 20:00"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--district", "Mitte", "--start", f"{YEAR}-03-09 20:00", "--end", f"{YEAR}-03-09 18:00"],
+     "muss nach seinem Beginn enden"),
+    (["--district", "Atlantis", *WHEN], "Atlantis"),
+    (["--district", "Mitte", "--start", "2020-03-10 18:00", "--end", "2020-03-10 20:00"],
+     "Vergangenheit"),
+    (["--district", "Mitte", "--venue", "{venue}", *WHEN], "liegt in Vaihingen, nicht in Mitte"),
+    (["--district", "Mitte", "--start", "9.3.2027 18 Uhr", "--end", f"{YEAR}-03-09 20:00"],
+     "JJJJ-MM-TT HH:MM"),
+    (["--district", "Mitte", "--start", "2030-03-31 02:30", "--end", "2030-03-31 04:00"],
+     "Sommerzeit"),
+    (["--district", "Mitte", "--venue", "999", *WHEN], "Einen Ort 999 gibt es nicht"),
+], ids=["end before start", "unknown district", "past", "venue elsewhere", "bad format",
+        "time that does not exist", "unknown venue"])
+def test_bad_input_one_line_and_nothing_changed(app, runner, args, message):
     venue = add_venue(runner, "Vaihingen")
-    cases = [
-        (["--district", "Mitte", "--start", f"{YEAR}-03-09 20:00", "--end", f"{YEAR}-03-09 18:00"],
-         "muss nach seinem Beginn enden"),
-        (["--district", "Atlantis", "--start", f"{YEAR}-03-09 18:00", "--end",
-          f"{YEAR}-03-09 20:00"], "Atlantis"),
-        (["--district", "Mitte", "--start", "2020-03-10 18:00", "--end", "2020-03-10 20:00"],
-         "Vergangenheit"),
-        (["--district", "Mitte", "--venue", venue, "--start", f"{YEAR}-03-09 18:00", "--end",
-          f"{YEAR}-03-09 20:00"], "liegt in Vaihingen, nicht in Mitte"),
-        (["--district", "Mitte", "--start", "9.3.2027 18 Uhr", "--end", f"{YEAR}-03-09 20:00"],
-         "JJJJ-MM-TT HH:MM"),
-        (["--district", "Mitte", "--start", "2030-03-31 02:30", "--end", "2030-03-31 04:00"],
-         "Sommerzeit"),
-        (["--district", "Mitte", "--venue", "999", "--start", f"{YEAR}-03-09 18:00", "--end",
-          f"{YEAR}-03-09 20:00"], "Einen Ort 999 gibt es nicht"),
-    ]
-    for args, message in cases:
-        result = run(runner, "meetings", "create", *args)
-        assert result.exit_code == 1, result.output
-        assert message in result.output
-        assert len(result.output.strip().splitlines()) == 1
-    assert run(runner, "meetings", "announce", "42").exit_code == 1
+    result = run(runner, "meetings", "create", *[arg.format(venue=venue) for arg in args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+
+
+def test_announcing_an_unknown_meeting_fails(runner):
+    result = run(runner, "meetings", "announce", "42")
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
 
 
 def test_plan_proposes_and_applies_only_with_apply(app, runner):

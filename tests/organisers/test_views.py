@@ -163,3 +163,25 @@ def test_mails_speak_the_readers_language_subject_included(client, runner, mailb
     client.get("/sprache/de")
     request_link(client, "lang@example.org")
     assert mailbox.to("lang@example.org")[-1]["Subject"] == "Ihr Anmeldelink für vernetzer"
+
+
+def test_the_sign_in_lifetime_comes_from_its_setting(app, client, runner, mailbox):
+    app.config["SIGNIN_LINK_MAX_AGE"] = 30 * 60
+    assert "30 Minuten" in client.get("/organisation/anmelden").text
+    add_organiser(runner, "orga@example.org", "organiser")
+    request_link(client, "orga@example.org")
+    [mail] = mailbox.to("orga@example.org")
+    assert "30 Minuten" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert "30 Minuten" in client.get("/organisation/anmelden/kaputt").text
+
+
+def test_no_page_uses_inline_styles_that_the_csp_blocks(app, client, runner, mailbox):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp
+    sign_in(client, runner, mailbox, "admin@example.org", "admin")
+    pages = ["/", "/organisation/", "/organisation/treffen/neu", "/organisation/orte",
+             "/organisation/verteiler", "/organisation/protokoll", "/organisation/versand"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert " style=" not in response.text, page

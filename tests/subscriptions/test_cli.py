@@ -4,10 +4,12 @@ import csv
 import io
 from urllib.parse import unquote
 
+import pytest
 import sqlalchemy as sa
 
 from app.delivery.models import OutboxMessage
 from app.extensions import db
+from app.shared.audit import AuditEntry
 from app.subscriptions.models import ConsentEvent, Subscriber, SubscriberStatus
 
 
@@ -71,18 +73,17 @@ def test_confirm_by_mail_sends_each_a_confirmation(app, runner, tmp_path, mailbo
         assert set(db.session.scalars(sa.select(Subscriber.status))) == {"pending"}
 
 
-def test_bad_files_get_one_clear_line(app, runner, tmp_path):
-    cases = {
-        b"name;organisation\nAnna;X\n": "erste Zeile muss die Spalten benennen",
-        b"": "Datei ist leer",
-        b"email\n\x81\x8d\x8f\x90\x9d\n": "weder UTF-8",
-    }
-    for content, message in cases.items():
-        result = runner.invoke(args=["subscribers", "import", write(tmp_path, content), "--apply",
-                                     "--consent-note", "x"])
-        assert result.exit_code == 1
-        assert message in result.output
-        assert len(result.output.strip().splitlines()) == 1
+@pytest.mark.parametrize(("content", "message"), [
+    (b"name;organisation\nAnna;X\n", "erste Zeile muss die Spalten benennen"),
+    (b"", "Datei ist leer"),
+    (b"email\n\x81\x8d\x8f\x90\x9d\n", "weder UTF-8"),
+], ids=["no e-mail column", "empty", "not text"])
+def test_bad_files_get_one_clear_line(app, runner, tmp_path, content, message):
+    result = runner.invoke(args=["subscribers", "import", write(tmp_path, content), "--apply",
+                                 "--consent-note", "x"])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert count(app) == 0
 
 
@@ -156,3 +157,36 @@ def test_organiser_unsubscribes_someone(app, runner, tmp_path):
     assert unknown.exit_code == 1 and unknown.output.strip() == "Error: nobody@example.org steht nicht im Verteiler."
     with app.app_context():
         assert db.session.scalar(sa.select(Subscriber.status)) == SubscriberStatus.UNSUBSCRIBED
+
+
+def audit_entries(app):
+    with app.app_context():
+        return [(entry.actor, entry.action, entry.subject, entry.details or "")
+                for entry in db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
+
+
+@pytest.mark.parametrize(("args", "action"), [
+    (["import", "{list}", "--apply", "--consent-note", "Liste 2019"], "subscribers.import"),
+    (["export", "--output", "{out}"], "subscribers.export"),
+    (["unsubscribe", "alt@example.org"], "subscriber.unsubscribe"),
+    (["erase", "alt@example.org"], "subscriber.erase"),
+])
+def test_every_command_that_touches_the_list_is_audited(app, runner, tmp_path, args, action):
+    existing = write(tmp_path, b"email\nalt@example.org\n", "existing.csv")
+    runner.invoke(args=["subscribers", "import", existing, "--apply", "--consent-note", "x"])
+    before = len(audit_entries(app))
+    paths = {"list": write(tmp_path, b"email\nneu@example.org\n"), "out": tmp_path / "out.csv"}
+    result = runner.invoke(args=["subscribers", *[arg.format(**paths) for arg in args]])
+    assert result.exit_code == 0, result.output
+    [entry] = audit_entries(app)[before:]
+    assert entry[:2] == ("cli", action)
+
+
+def test_an_erasure_is_audited_without_personal_data(app, runner, tmp_path):
+    path = write(tmp_path, b"email;name;organisation\nweg@example.org;Wanda Weg;Verein Weg\n")
+    runner.invoke(args=["subscribers", "import", path, "--apply", "--consent-note", "x"])
+    assert runner.invoke(args=["subscribers", "erase", "weg@example.org"]).exit_code == 0
+    actor, action, subject, details = audit_entries(app)[-1]
+    assert action == "subscriber.erase"
+    for trace in ("weg@", "Wanda", "Verein"):
+        assert trace not in f"{subject} {details}"

@@ -1,0 +1,64 @@
+"""Settings are read, converted and checked once, when the app starts: a bad value
+stops the start with one line naming the setting, instead of failing on first use
+(a wrong rate used to give a 500 on the first sign-up)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from app import create_app
+from app.config import SettingsError
+from tests.conftest import ROOT, process_env
+
+
+def settings(**values) -> dict:
+    return {"SECRET_KEY": "settings-test", "SQLALCHEMY_DATABASE_URI": "sqlite://", **values}
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    ("SECRET_KEY", "", "is not set"),
+    ("BASE_URL", "vernetzer.example.org", "is not an address"),
+    ("MAIL_PORT", "abc", "is not a whole number"),
+    ("MAIL_PORT", 70000, "is not a whole number"),
+    ("MAIL_USE_TLS", "vielleicht", "neither true nor false"),
+    ("MAIL_TIMEOUT", 0, "number of seconds"),
+    ("CONFIRM_MAILS_PER_IP", "ten", "not a rate such as 10/hour"),
+    ("SIGNIN_MAILS_PER_ADDRESS", "5 per fortnight", "not a rate"),
+    ("RATELIMIT_STORAGE_URI", "carrier-pigeon://", "cannot be used"),
+    ("MAIL_DEFAULT_SENDER", "Stadtteilvernetzer", "is not an e-mail address"),
+    ("MAIL_LIST_SENDER", "a@b\nBcc: c@d", "is not an e-mail address"),
+    ("MEETING_START", "6 pm", "not a time"),
+    ("MEETING_WEEKDAY", 7, "is not a whole number between 0 and 6"),
+    ("DKIM_DOMAIN", None, "DKIM needs"),
+    ("DISTRICTS_FILE", "/nowhere/districts.csv", "cannot read the districts"),
+    ("SQLALCHEMY_DATABASE_URI", "postgres on the other machine", "not a database address"),
+])
+def test_a_bad_setting_stops_the_start_naming_it(name, value, problem):
+    # DKIM is all or nothing: with selector and key set, the missing domain is named.
+    dkim = {"DKIM_SELECTOR": "vz2026", "DKIM_PRIVATE_KEY": "x"} if name == "DKIM_DOMAIN" else {}
+    with pytest.raises(SettingsError) as stop:
+        create_app(settings(**dkim, **{name: value}))
+    message = str(stop.value)
+    assert message.startswith(f"FLASK_{name}: ") and problem in message
+    assert "\n" not in message
+
+
+def test_good_settings_are_converted_once():
+    app = create_app(settings(MAIL_PORT="2525", MAIL_USE_TLS="true", OUTBOX_HEARTBEAT_EVERY="0.5",
+                              BASE_URL="https://vernetzer.example.org/"))
+    assert app.config["MAIL_PORT"] == 2525 and app.config["MAIL_USE_TLS"] is True
+    assert app.config["OUTBOX_HEARTBEAT_EVERY"] == 0.5
+    assert app.config["BASE_URL"] == "https://vernetzer.example.org"
+    # List mail goes out from the default sender unless it has its own.
+    assert app.config["MAIL_LIST_SENDER"] == app.config["MAIL_DEFAULT_SENDER"]
+
+
+def test_the_command_line_says_it_in_one_line(tmp_path):
+    env = process_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", 25,
+                      CONFIRM_MAILS_PER_IP="zehn pro Stunde")
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "outbox", "status"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "FLASK_CONFIRM_MAILS_PER_IP: 'zehn pro Stunde' is not a rate such as 10/hour")
