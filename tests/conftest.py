@@ -245,10 +245,15 @@ def add_organiser(runner, email, role):
     assert runner.invoke(args=["organisers", "add", email, "--role", role]).exit_code == 0
 
 
-def sign_in(client, runner, mailbox, email="orga@example.org", role="organiser"):
-    """Add an organiser and sign ``client`` in as them, by the link in the mail."""
-    add_organiser(runner, email, role)
-    request_link(client, email)
-    link = signin_link(mailbox, email)
-    client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
-    return link
+@pytest.fixture
+def sign_in(client, runner, mailbox):
+    """``sign_in(email, role)``: add an organiser and sign ``client`` in as them, by
+    the link in the mail; returns the (now used) link."""
+    def sign_in_as(email="orga@example.org", role="organiser"):
+        add_organiser(runner, email, role)
+        request_link(client, email)
+        link = signin_link(mailbox, email)
+        client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
+        return link
+
+    return sign_in_as

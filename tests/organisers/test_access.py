@@ -12,7 +12,7 @@ from app.extensions import db
 from app.meetings import services as meetings
 from app.meetings import venues
 from app.shared.database import utcnow
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import csrf_token
 
 # The pages of the organiser area that only admins may open.
 ADMIN_ONLY = {"subscriptions.subscriber_list", "subscriptions.subscriber_import",
@@ -77,8 +77,8 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, url_for_rule, endpoint, 
 
 @pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES)
 def test_organisers_reach_their_pages_and_not_the_admins(client, runner, mailbox, url_for_rule,
-                                                         endpoint, rule, method):
-    sign_in(client, runner, mailbox, "orga@example.org", "organiser")
+                                                         endpoint, rule, method, sign_in):
+    sign_in("orga@example.org", "organiser")
     response = visit(client, url_for_rule(rule), method)
     if endpoint in ADMIN_ONLY:
         assert response.status_code == 403
@@ -88,8 +88,8 @@ def test_organisers_reach_their_pages_and_not_the_admins(client, runner, mailbox
 
 
 @pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES)
-def test_admins_reach_every_page(client, runner, mailbox, url_for_rule, endpoint, rule, method):
-    sign_in(client, runner, mailbox, "admin@example.org", "admin")
+def test_admins_reach_every_page(client, runner, mailbox, url_for_rule, endpoint, rule, method, sign_in):
+    sign_in("admin@example.org", "admin")
     response = visit(client, url_for_rule(rule), method)
     assert response.status_code not in (401, 403)
     assert not response.headers.get("Location", "").endswith("/organisation/anmelden")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.meetings.models import Announcement, Meeting, Venue
 from app.shared.audit import AuditEntry
-from tests.conftest import add_organiser, csrf_token, request_link, sign_in, signin_link
+from tests.conftest import add_organiser, csrf_token, request_link, signin_link
 
 YEAR = date.today().year + 1
 
@@ -49,8 +49,8 @@ def test_expired_and_tampered_links_grant_nothing(app, client, runner, mailbox):
     assert client.get("/organisation/").status_code == 302
 
 
-def test_admin_sees_list_export_and_audit_log(client, runner, mailbox):
-    sign_in(client, runner, mailbox, "admin@example.org", "admin")
+def test_admin_sees_list_export_and_audit_log(client, runner, mailbox, sign_in):
+    sign_in("admin@example.org", "admin")
     assert "Verteiler" in client.get("/organisation/verteiler").text
     export = client.get("/organisation/verteiler/export.csv")
     assert export.status_code == 200 and export.data.startswith(b"\xef\xbb\xbf")
@@ -66,8 +66,8 @@ def meeting_form(client, url, **fields):
     return client.post(url, data=data)
 
 
-def test_meeting_life_in_the_browser_forms(app, client, runner, mailbox):
-    sign_in(client, runner, mailbox)
+def test_meeting_life_in_the_browser_forms(app, client, runner, mailbox, sign_in):
+    sign_in()
     created = meeting_form(client, "/organisation/treffen/neu", description=(
         "Wir sprechen über **Nachbarschaft**.\n\n<script>alert(1)</script>\n\n"
         "[klick](javascript:alert(2)) und [Stadt](https://www.stuttgart.de)"))
@@ -117,8 +117,8 @@ def test_meeting_life_in_the_browser_forms(app, client, runner, mailbox):
     assert "orga@example.org" in actors
 
 
-def test_venue_in_another_district_is_refused(client, runner, mailbox):
-    sign_in(client, runner, mailbox)
+def test_venue_in_another_district_is_refused(client, runner, mailbox, sign_in):
+    sign_in()
     page = client.get("/organisation/orte")
     added = client.post("/organisation/orte", data={
         "csrf_token": csrf_token(page.text), "name": "Bürgerhaus West",
@@ -131,8 +131,8 @@ def test_venue_in_another_district_is_refused(client, runner, mailbox):
     assert refused.status_code == 400 and "liegt in West, nicht in Ost" in refused.text
 
 
-def test_venue_can_be_edited_but_not_moved_away_from_its_meetings(app, client, runner, mailbox):
-    sign_in(client, runner, mailbox)
+def test_venue_can_be_edited_but_not_moved_away_from_its_meetings(app, client, runner, mailbox, sign_in):
+    sign_in()
     venue_id = runner.invoke(args=["venues", "add", "--name", "Stadtteilhaus", "--district", "Ost",
                                    "--address", "Ostendstraße 1"]).output.strip().splitlines()[-1]
     url = f"/organisation/orte/{venue_id}"
@@ -175,10 +175,10 @@ def test_the_sign_in_lifetime_comes_from_its_setting(app, client, runner, mailbo
     assert "30 Minuten" in client.get("/organisation/anmelden/kaputt").text
 
 
-def test_no_page_uses_inline_styles_that_the_csp_blocks(app, client, runner, mailbox):
+def test_no_page_uses_inline_styles_that_the_csp_blocks(app, client, runner, mailbox, sign_in):
     csp = client.get("/").headers["Content-Security-Policy"]
     assert "unsafe-inline" not in csp
-    sign_in(client, runner, mailbox, "admin@example.org", "admin")
+    sign_in("admin@example.org", "admin")
     pages = ["/", "/organisation/", "/organisation/treffen/neu", "/organisation/orte",
              "/organisation/verteiler", "/organisation/protokoll", "/organisation/versand"]
     for page in pages:
