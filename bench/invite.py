@@ -76,8 +76,9 @@ def setup(count: int, database: str) -> None:
     from flask_migrate import upgrade
 
     from app.extensions import db
-    from app.models import Subscriber, SubscriberStatus, utcnow
-    from app.services import meetings
+    from app.meetings import services as meetings
+    from app.shared.database import utcnow
+    from app.subscriptions.models import Subscriber, SubscriberStatus
 
     with make_app(database, 0).app_context():
         upgrade()
@@ -103,8 +104,8 @@ def make_app(database: str, port: int):
 def work(database: str, port: int) -> dict:
     """One worker, as the scheduler runs it: queue what is due, then send until the
     outbox is empty. Waits for "go" on standard input, so that all start together."""
+    from app.delivery import outbox
     from app.extensions import db
-    from app.services import outbox
     from jobs.delivery import drain_outbox, queue_meeting_mails
 
     app = make_app(database, port)
