@@ -80,7 +80,7 @@ def setup(count: int, database: str) -> None:
     from app.shared.database import utcnow
     from app.subscriptions.models import Subscriber, SubscriberStatus
 
-    with make_app(database, 0).app_context():
+    with make_app(database, 25).app_context():  # sends nothing
         upgrade()
         db.session.execute(sa.insert(Subscriber), [
             {"email": f"person{n}@example.org", "name": f"Person {n}", "language": "de",

@@ -88,15 +88,16 @@ class ListMail:
     def __init__(self, template: str, subject, *, sender: str, links: LinkBuilder,
                  calendar: tuple[bytes, str] | None = None, **context):
         self.template, self.subject, self.sender = template, subject, sender
-        self.links, self.calendar, self.context = links, calendar, context
+        self.calendar, self.context = calendar, context
+        # The links with placeholders, built once; each member's tokens are filled in.
+        self._links = links(self.UNSUBSCRIBE, self.PREFERENCES)
         self._rendered = {}
 
     def _variant(self, language: str, named: bool) -> tuple[str, str, mime.Template]:
         key = (language, named)
         if key not in self._rendered:
             subject, text, html = _render(self.template, self.subject, language, {
-                **self.context, **self.links(self.UNSUBSCRIBE, self.PREFERENCES),
-                "recipient_name": self.NAME if named else None})
+                **self.context, **self._links, "recipient_name": self.NAME if named else None})
             self._rendered[key] = (text, html, mime.Template(
                 sender=self.sender, subject=subject, headers=_list_headers(),
                 calendar=self.calendar))
@@ -113,8 +114,8 @@ class ListMail:
                 .replace(self.PREFERENCES, preferences))
         html = (html.replace(self.NAME, str(escape(name))).replace(self.UNSUBSCRIBE, unsubscribe)
                 .replace(self.PREFERENCES, preferences))
+        links = {key: value.replace(self.UNSUBSCRIBE, unsubscribe)
+                 .replace(self.PREFERENCES, preferences) for key, value in self._links.items()}
         return template.fill(recipient=transport_address(address), name=name or None,
                              message_id=_message_id(), date=formatdate(usegmt=True),
-                             list_unsubscribe=_list_unsubscribe(self.links(unsubscribe,
-                                                                           preferences)),
-                             text=text, html=html)
+                             list_unsubscribe=_list_unsubscribe(links), text=text, html=html)
