@@ -5,7 +5,8 @@ Delivery claims rows (``queued`` -> ``sending``, with ``FOR UPDATE SKIP LOCKED``
 PostgreSQL, so several workers never take the same row) in a short transaction of its
 own, talks SMTP outside any transaction and commits the result of each mail at once.
 Temporary failures (4xx, refused connections, timeouts) come back with exponential
-backoff; permanent ones (5xx) fail the row and count against the subscriber.
+backoff; permanent ones (5xx) fail the row and count as a hard bounce of the
+recipient (``recipients.hard_bounce``).
 
 Every sender writes a heartbeat. A row left ``sending`` by a sender whose heartbeat
 has gone stale (the process died) is queued again, as procrastinate and pgqueuer

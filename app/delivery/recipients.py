@@ -14,16 +14,17 @@ class Hooks:
     hard_bounce: Callable[[int], None]  # count a permanent failure for that recipient
 
 
-_hooks: list[Hooks] = []
+_registered: Hooks | None = None
 
 
 def register(hooks: Hooks) -> None:
-    _hooks[:] = [hooks]
+    global _registered
+    _registered = hooks
 
 
 def still_wanted(ids: Iterable[int]) -> set[int]:
-    return _hooks[0].still_wanted(set(ids))
+    return _registered.still_wanted(set(ids))
 
 
 def hard_bounce(recipient_id: int) -> None:
-    _hooks[0].hard_bounce(recipient_id)
+    _registered.hard_bounce(recipient_id)

@@ -79,13 +79,14 @@ def _meeting_fields(form: MeetingForm) -> dict:
 
 def _done(action, success: str):
     """Run a service ``action``; on success commit (and send what it queued) and say
-    so. Returns the action's result, or None after a user error (shown)."""
-    ok, result = attempt(action)
-    if ok:
-        outbox.commit_and_deliver()
-        flash(success, "success")
-        return result or True
-    return None
+    so. Returns what the action changed (every one here returns it), or None after a
+    user error, which ``attempt`` has shown."""
+    ok, changed = attempt(action)
+    if not ok:
+        return None
+    outbox.commit_and_deliver()
+    flash(success, "success")
+    return changed
 
 
 @bp.get("/organisation/")
