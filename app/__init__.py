@@ -92,6 +92,8 @@ def _register_domains(app: Flask) -> None:
     from . import serve
     from .delivery import cli as delivery_cli
     from .delivery import views as delivery_views
+    from .inbound import cli as inbound_cli
+    from .inbound import views as inbound_views
     from .meetings import cli as meetings_cli
     from .meetings import views as meetings_views
     from .organisers import cli as organisers_cli
@@ -104,11 +106,11 @@ def _register_domains(app: Flask) -> None:
     subscriptions.register_with_delivery()
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
-                      delivery_views.bp):
+                      delivery_views.bp, inbound_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:
         app.register_blueprint(delivery_views.catcher_bp)
     register_error_pages(app)
     for group in (subscriptions_cli.group, meetings_cli.meetings, meetings_cli.venues,
-                  organisers_cli.group, delivery_cli.group, serve.serve):
+                  organisers_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve):
         app.cli.add_command(group)

@@ -34,8 +34,25 @@ DEFAULTS = {
     # List mail (invitations, announcements) may use its own sender address.
     "MAIL_LIST_SENDER": None,
     "MAIL_LIST_ID": "Stadtteilvernetzer Stuttgart <verteiler.vernetzer.localhost>",
-    # Where the mailto: of List-Unsubscribe points; mails there are read by organisers.
+    # Where the mailto: of List-Unsubscribe points; the service reads mail sent there.
     "MAIL_UNSUBSCRIBE_ADDRESS": "abmelden@localhost",
+    # The ORGANIZER of meeting requests and the envelope sender of every mail (bounces
+    # come back to it with the mail's code after a "+"): an address the service reads
+    # (inbound mail), never a person's inbox.
+    "MAIL_CALENDAR_ADDRESS": "einladung@localhost",
+    # Where a person's reply to list mail goes (Reply-To); None: to the sender.
+    "MAIL_REPLY_TO": None,
+    # Inbound mail: the mailbox the worker reads (None: no polling; an MTA can pipe
+    # each mail into ``flask inbound`` instead). TLS: "ssl", "starttls" or "none".
+    "INBOUND_IMAP_HOST": None,
+    "INBOUND_IMAP_PORT": 993,
+    "INBOUND_IMAP_TLS": "ssl",
+    "INBOUND_IMAP_USER": None,
+    "INBOUND_IMAP_PASSWORD": None,
+    "INBOUND_IMAP_FOLDER": "INBOX",
+    "INBOUND_IMAP_DONE_FOLDER": "Erledigt",  # handled mail is moved here
+    "INBOUND_FORWARD_TO": None,  # a person who gets the mail the service cannot handle
+    "INBOUND_MAX_BYTES": 25 * 1024 * 1024,  # larger mail is kept by its headers only
     # Local mail catcher (development): SMTP port and where captured mails are kept.
     "MAIL_CATCHER": False,
     "MAIL_CATCHER_DIR": None,  # None: instance/mailcatcher
@@ -173,7 +190,8 @@ def check(config) -> None:
             ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
             ("SIGNIN_LINK_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
-            ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None)):
+            ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
+            ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None)):
         _whole(config, name, minimum, maximum)
     for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT"):
         _seconds(config, name)
@@ -186,8 +204,18 @@ def check(config) -> None:
                             "must be longer than FLASK_OUTBOX_HEARTBEAT_EVERY")
     # List mail goes out from the default sender unless it has its own.
     config["MAIL_LIST_SENDER"] = config["MAIL_LIST_SENDER"] or config["MAIL_DEFAULT_SENDER"]
-    for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER", "MAIL_UNSUBSCRIBE_ADDRESS"):
+    for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER", "MAIL_UNSUBSCRIBE_ADDRESS",
+                 "MAIL_CALENDAR_ADDRESS"):
         _address(config, name)
+    for name in ("MAIL_REPLY_TO", "INBOUND_FORWARD_TO"):
+        if config[name]:
+            _address(config, name)
+    if config["INBOUND_IMAP_TLS"] not in ("ssl", "starttls", "none"):
+        raise SettingsError("INBOUND_IMAP_TLS", "must be ssl, starttls or none")
+    if config["INBOUND_IMAP_HOST"] and not (config["INBOUND_IMAP_USER"]
+                                            and config["INBOUND_IMAP_PASSWORD"]):
+        raise SettingsError("INBOUND_IMAP_USER", "and FLASK_INBOUND_IMAP_PASSWORD are needed "
+                                                 "with FLASK_INBOUND_IMAP_HOST")
     for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS"):
         _rate(config, name)
     try:

@@ -6,7 +6,7 @@ never inside the web server. Correctness comes from the database, so several wor
 may run at once.
 """
 
-from . import delivery, housekeeping
+from . import delivery, housekeeping, inbound
 
 # name -> (function, seconds between runs); ``run_due`` keeps this order, so that
 # nothing is sent to a sign-up that is being purged.
@@ -15,6 +15,7 @@ SCHEDULE = {
     "mark_meetings_held": (housekeeping.mark_meetings_held, 3600),
     "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
     "drain_outbox": (delivery.drain_outbox, 15),
+    "poll_mailbox": (inbound.poll_mailbox, 60),
 }
 
 

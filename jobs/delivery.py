@@ -2,7 +2,7 @@
 
 from app.delivery import outbox
 from app.extensions import db
-from app.meetings import invitations
+from app.meetings import invitations, rsvp
 
 
 def queue_meeting_mails(step: int = invitations.BATCH) -> int:
@@ -18,6 +18,8 @@ def queue_meeting_mails(step: int = invitations.BATCH) -> int:
         while count := queue(limit=step):
             db.session.commit()
             total += count
+    total += rsvp.queue_headcounts()
+    db.session.commit()
     return total
 
 

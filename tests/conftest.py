@@ -9,6 +9,7 @@ import asyncio
 import os
 import re
 import socket
+import time
 import uuid
 from contextlib import contextmanager
 from email import policy
@@ -33,6 +34,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process, seconds: float) -> bool:
+    """Wait until something listens on ``port``; False when ``process`` ended first or
+    time ran out."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 class SMTPRecorder:
@@ -89,6 +103,7 @@ def base_config(database_url: str, smtp_port: int, tmp_path) -> dict:
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_TIMEOUT": 5,
         "BASE_URL": "https://vernetzer.example",
+        "MAIL_CALENDAR_ADDRESS": "einladung@vernetzer.example",
         "MAIL_CATCHER_DIR": str(tmp_path / "mailcatcher"),
         "SERVER_NAME": None,
     }
@@ -233,7 +248,8 @@ def list_member_mail(person, subject, *, sender):
 
     return compose("welcome", subject, address=person.email, name=person.name,
                    language=person.language, sender=sender, links=subscriber_links(person),
-                   calendar_url="https://vernetzer.example/kalender.ics")
+                   calendar_url="https://vernetzer.example/kalender.ics",
+                   webcal_url="webcal://vernetzer.example/kalender.ics")
 
 
 def link_in(message, fragment: str) -> str:

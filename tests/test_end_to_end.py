@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -47,16 +47,9 @@ def service(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("service did not start:\n" + process.stdout.read())
-            time.sleep(0.2)
+    if not wait_for_port(port, process, 60):
+        process.kill()
+        pytest.fail("service did not start:\n" + process.stdout.read())
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env)
     process.terminate()
     output = process.communicate(timeout=30)[0]
@@ -106,13 +99,17 @@ def open_link_in_mail(browser, service, subject, link_part):
 
 def go(browser, element):
     """Click a link or button and wait until the browser has left the page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = browser.find_element(By.TAG_NAME, "html")
+    # A mark on the old document's window: it is gone once the next page has
+    # loaded. (Waiting for an element to go stale races with Chromium, which
+    # may answer with an inspector error instead of a stale reference.)
+    browser.execute_script("window.vernetzerOldPage = true;")
     element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return document.readyState === 'complete' && !window.vernetzerOldPage;"))
 
 
 def heading_becomes(browser, text):

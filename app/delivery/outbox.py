@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..shared import ratelimit
 from ..shared.database import utcnow
+from ..shared.urls import mail_domain as _domain
 from . import recipients, signing
 from .mime import Mail
 from .models import OutboxMessage, OutboxStatus, WorkerHeartbeat
@@ -300,14 +301,40 @@ def drop_queued_about(meeting_id: int, kinds) -> None:
         .values(status=OutboxStatus.DROPPED))
 
 
-def recipients_about(meeting_id: int, kinds, *, delivered_only: bool = False) -> sa.Select:
+def recipients_about(meeting_id: int, kinds, *, delivered_only: bool = False,
+                     created_before=None) -> sa.Select:
     """A query of the recipient IDs with a live (not dropped) mail of ``kinds`` about
-    a meeting; with ``delivered_only``, only mails sent or being sent."""
+    a meeting; with ``delivered_only``, only mails sent or being sent; with
+    ``created_before``, only mails queued before then."""
     live = ((OutboxStatus.SENT, OutboxStatus.SENDING) if delivered_only
             else tuple(s for s in OutboxStatus if s != OutboxStatus.DROPPED))
-    return sa.select(OutboxMessage.subscriber_id).where(
+    query = sa.select(OutboxMessage.subscriber_id).where(
         OutboxMessage.meeting_id == meeting_id, OutboxMessage.kind.in_(kinds),
         OutboxMessage.status.in_(live))
+    if created_before is not None:
+        query = query.where(OutboxMessage.created_at < created_before)
+    return query
+
+
+def bounced(codes) -> bool:
+    """A bounce that came back later as mail (a DSN) for the mail with one of
+    ``codes`` (its envelope tag or Message-ID): counts once as a hard bounce of its
+    recipient. False when no sent mail matches."""
+    codes = [code.strip("<>") for code in codes if code]
+    if not codes:
+        return False
+    ids = [f"<{code}>" for code in codes if "@" in code]
+    row = db.session.scalar(sa.select(OutboxMessage).where(
+        sa.or_(OutboxMessage.message_id.in_(ids),
+               OutboxMessage.message_id.in_([f"<{c}@{_domain()}>" for c in codes])))
+        .where(OutboxMessage.status == OutboxStatus.SENT).limit(1))
+    if row is None:
+        return False
+    row.status = OutboxStatus.FAILED
+    row.last_error = "bounced (delivery status notification)"
+    if row.subscriber_id is not None:
+        recipients.hard_bounce(row.subscriber_id)
+    return True
 
 
 def forget(*, address: str | None = None, recipient_ids=None) -> int:

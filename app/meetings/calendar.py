@@ -1,21 +1,42 @@
-"""Meetings as iCalendar (RFC 5545), built with the icalendar library.
+"""Meetings as iCalendar (RFC 5545), built with the icalendar library, for the feed,
+each meeting's ``.ics`` and the meeting requests in mails (iMIP, RFC 6047).
 
-Times carry TZID=Europe/Berlin with its VTIMEZONE; DTSTAMP is UTC; UID never
-changes; SEQUENCE is the meeting's, which rises with every change of time, place
-or status, so that calendar clients replace their copy.
+Every object carries a rule-based Europe/Berlin VTIMEZONE (one RRULE per clock
+change, as Thunderbird and Outlook write it): right in every reader for every year,
+where a list of RDATEs is read by several readers as its first date only. UID never
+changes; SEQUENCE is the meeting's, which rises with every change of time, place or
+status; DTSTAMP and LAST-MODIFIED are the meeting's last change, so an unchanged
+meeting is byte for byte the same object. docs/calendar.md explains the choices
+and what each major client does with them.
 """
 
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vRecur,
+    vText,
+)
 
 from ..extensions import db
-from ..shared.database import utcnow
 from ..shared.timeutil import local
 from ..shared.urls import external_url
 from .models import Meeting, MeetingStatus
+
+TZID = "Europe/Berlin"
+# How often subscribed calendars should look again (RFC 7986 and Outlook's name).
+REFRESH = timedelta(hours=4)
+# Part of the feed's ETag: a new version of how it is written invalidates every copy.
+FORMAT = "2"
 
 STATUS = {
     MeetingStatus.DRAFT: "TENTATIVE",
@@ -23,10 +44,15 @@ STATUS = {
     MeetingStatus.HELD: "CONFIRMED",
     MeetingStatus.CANCELLED: "CANCELLED",
 }
+PUBLISHED = (MeetingStatus.ANNOUNCED, MeetingStatus.HELD, MeetingStatus.CANCELLED)
 
 
 def meeting_url(meeting: Meeting) -> str:
     return external_url("meetings.meeting_page", meeting_id=meeting.id)
+
+
+def file_url(meeting: Meeting) -> str:
+    return external_url("meetings.meeting_file", meeting_id=meeting.id)
 
 
 def summary(meeting: Meeting) -> str:
@@ -40,45 +66,124 @@ def location(meeting: Meeting) -> str:
     return f"{meeting.venue.name}, {meeting.venue.address}"
 
 
+def organizer_address() -> str:
+    """The ORGANIZER: an address the service reads itself (replies become RSVPs)."""
+    return parseaddr(current_app.config["MAIL_CALENDAR_ADDRESS"])[1]
+
+
+def _transition(kind, start: datetime, month: int, offset_from: str, offset_to: str, name: str):
+    part = kind()
+    part.add("dtstart", start)
+    part.add("tzoffsetfrom", timedelta(hours=int(offset_from)))
+    part.add("tzoffsetto", timedelta(hours=int(offset_to)))
+    part.add("tzname", name)
+    part.add("rrule", vRecur(freq="YEARLY", bymonth=month, byday="-1SU"))
+    return part
+
+
+def vtimezone() -> Timezone:
+    """Europe/Berlin as rules: summer time from the last Sunday of March, 02:00, to
+    the last Sunday of October, 03:00 (the EU rule since 1996)."""
+    zone = Timezone()
+    zone.add("tzid", TZID)
+    zone.add_component(_transition(TimezoneDaylight, datetime(1970, 3, 29, 2), 3, "1", "2", "CEST"))
+    zone.add_component(_transition(TimezoneStandard, datetime(1970, 10, 25, 3), 10, "2", "1", "CET"))
+    return zone
+
+
 def event(meeting: Meeting) -> Event:
     item = Event()
     item.add("uid", meeting.uid)
     item.add("sequence", meeting.sequence)
-    item.add("dtstamp", utcnow())
+    item.add("dtstamp", meeting.updated_at)
+    item.add("last-modified", meeting.updated_at)
+    item.add("created", meeting.created_at)
     item.add("dtstart", local(meeting.start_at))
     item.add("dtend", local(meeting.end_at))
-    item.add("summary", summary(meeting))
+    cancelled = meeting.status == MeetingStatus.CANCELLED
+    item.add("summary", f"Abgesagt: {summary(meeting)}" if cancelled else summary(meeting))
     item.add("location", location(meeting))
     description = meeting.description or ""
-    if meeting.status == MeetingStatus.CANCELLED and meeting.cancel_reason:
+    if cancelled and meeting.cancel_reason:
         description = f"Abgesagt: {meeting.cancel_reason}\n\n{description}"
     item.add("description", (description + "\n\n" + meeting_url(meeting)).strip())
     item.add("url", meeting_url(meeting))
     item.add("status", STATUS[meeting.status])
-    name, address = parseaddr(current_app.config["MAIL_LIST_SENDER"])
-    organizer = vCalAddress(f"mailto:{address}")
-    organizer.params["cn"] = vText(name or "Stadtteilvernetzer Stuttgart")
+    item.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    organizer = vCalAddress(f"mailto:{organizer_address()}")
+    organizer.params["cn"] = vText("Stadtteilvernetzer Stuttgart")
     item.add("organizer", organizer)
     return item
 
 
-def calendar(meetings: list[Meeting], method: str | None = None) -> Calendar:
+def _calendar(meetings, method: str, **properties) -> Calendar:
     cal = Calendar()
     cal.add("prodid", "-//Stadtteilvernetzer Stuttgart//vernetzer//DE")
     cal.add("version", "2.0")
-    if method:
-        cal.add("method", method)
-    cal.add("x-wr-calname", "Stadtteilvernetzer Stuttgart")
-    cal.add("x-wr-timezone", "Europe/Berlin")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    for name, value in properties.items():
+        cal.add(name.replace("_", "-"), value)
+    cal.add_component(vtimezone())  # always: a calendar is never empty
     for meeting in meetings:
         cal.add_component(event(meeting))
-    cal.add_missing_timezones()
     return cal
+
+
+def _published():
+    return sa.select(Meeting).where(Meeting.status.in_(PUBLISHED))
+
+
+def feed_version() -> tuple[str, datetime | None]:
+    """The feed's ETag and Last-Modified, from one small query: they change exactly
+    when a published meeting changes, appears or goes."""
+    count, last_id, revisions, changed = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(Meeting.id), sa.func.sum(Meeting.revision),
+                  sa.func.max(Meeting.updated_at))
+        .where(Meeting.status.in_(PUBLISHED))).one()
+    return f"{FORMAT}-{count}-{last_id}-{revisions}", changed
 
 
 def feed() -> bytes:
     """The public feed: every announced, held or cancelled meeting."""
-    published = db.session.scalars(
-        sa.select(Meeting).where(Meeting.status != MeetingStatus.DRAFT)
-        .order_by(Meeting.start_at))
-    return calendar(list(published), method="PUBLISH").to_ical()
+    name = "Stadtteilvernetzer Stuttgart"
+    cal = _calendar(db.session.scalars(_published().order_by(Meeting.start_at)), "PUBLISH",
+                    name=name, x_wr_calname=name, x_wr_timezone=TZID)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH))
+    return cal.to_ical()
+
+
+def meeting_file(meeting: Meeting) -> bytes:
+    """One meeting as a file to open or import."""
+    return _calendar([meeting], "PUBLISH").to_ical()
+
+
+class Request:
+    """A meeting's calendar object for mail: METHOD:REQUEST (invitation, update) or
+    CANCEL, with the recipient alone as ATTENDEE. Built once per send; ``for_attendee``
+    puts each recipient's ATTENDEE line in."""
+
+    MARK = b"X-VERNETZER-ATTENDEE:1\r\n"
+
+    def __init__(self, meeting: Meeting, method: str):
+        self.method = method
+        cal = _calendar([], method)
+        item = event(meeting)
+        item.add("x-vernetzer-attendee", "1")
+        cal.add_component(item)
+        self._data = cal.to_ical()
+
+    def for_attendee(self, address: str, name: str | None) -> bytes:
+        attendee = vCalAddress(f"mailto:{address}")
+        if name:
+            attendee.params["cn"] = vText(name)
+        attendee.params["role"] = "REQ-PARTICIPANT"
+        attendee.params["cutype"] = "INDIVIDUAL"
+        if self.method == "REQUEST":
+            attendee.params["partstat"] = "NEEDS-ACTION"
+            attendee.params["rsvp"] = "TRUE"
+        holder = Event()  # the library writes (and folds) the line
+        holder.add("attendee", attendee)
+        line = holder.to_ical().removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(b"END:VEVENT\r\n")
+        return self._data.replace(self.MARK, line)

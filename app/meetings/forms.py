@@ -3,7 +3,15 @@ the services."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+
+from ..shared.forms import answer_field
 
 
 class MeetingForm(FlaskForm):
@@ -42,3 +50,8 @@ class VenueForm(FlaskForm):
     accessibility_notes = TextAreaField(_l("Accessibility notes"), render_kw={"rows": 3})
     capacity = StringField(_l("Capacity (people)"), render_kw={"inputmode": "numeric"})
     submit = SubmitField(_l("Add venue"))
+
+
+class RsvpForm(FlaskForm):
+    answer = answer_field(_l("Your answer"))
+    submit = SubmitField(_l("Save my answer"))

@@ -7,10 +7,13 @@ Where an invitation is decided, built and sent: ``queue_invitations`` here decid
 ``delivery.compose.ListMail`` builds each personal mail with ``calendar.calendar``,
 ``delivery.outbox`` sends it.
 
-Calendar method: PUBLISH, deliberately. The list is a broadcast: REQUEST would need
-an ATTENDEE per recipient and make calendar clients send replies to the ORGANIZER
-address, which nobody reads. Updates reuse the UID with a higher SEQUENCE; a
-cancellation is METHOD:CANCEL.
+Invitations and updates are meeting requests (METHOD:REQUEST, the member alone as
+ATTENDEE, the service's own ``MAIL_CALENDAR_ADDRESS`` as ORGANIZER): every major
+calendar shows Accept/Decline and applies updates; the replies come back through
+inbound mail as RSVPs. Updates reuse the UID with a higher SEQUENCE; a cancellation
+is METHOD:CANCEL to everyone who got a request. Reminders carry no calendar object,
+only the answer links and a link to the meeting's ``.ics``. Every meeting mail has
+the member's signed answer links (``rsvp``).
 """
 
 from datetime import timedelta
@@ -26,11 +29,11 @@ from ..shared import markup
 from ..shared.database import utcnow
 from ..subscriptions import services as subscriptions
 from ..subscriptions.mails import list_links, personal_tokens
-from . import calendar
+from . import calendar, rsvp
 from .models import Announcement, AnnouncementStatus, Meeting, MeetingStatus
 
 BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
-INVITED = ("invitation", "update")  # kinds that put the meeting into someone's calendar
+INVITED = rsvp.INVITED  # kinds that put the meeting into someone's calendar
 MEETING_KINDS = ("invitation", "update", "reminder", "cancellation")
 
 # Called in each subscriber's language.
@@ -42,29 +45,46 @@ SUBJECTS = {
 }
 
 
-def _queue_list_mail(mail: ListMail, subscriber_ids, *, key, **fields) -> int:
-    """``mail`` to each subscriber, personalised; ``key(subscriber)`` names each row."""
+METHOD = {"invitation": "REQUEST", "update": "REQUEST", "cancellation": "CANCEL"}
+
+
+def _queue_list_mail(mail: ListMail, subscriber_ids, *, key, meeting_id=None, **fields) -> int:
+    """``mail`` to each subscriber, personalised; ``key(subscriber)`` names each row.
+    With ``meeting_id``, each mail carries the member's answer links too."""
     count = 0
     for batch in subscriptions.in_batches(subscriber_ids, BATCH):
-        count += outbox.enqueue_many([
-            outbox.entry(mail.for_recipient(address=subscriber.email, name=subscriber.name,
-                                            language=subscriber.language,
-                                            tokens=personal_tokens(subscriber)),
-                         key=key(subscriber), subscriber_id=subscriber.id, list_mail=True,
-                         **fields)
-            for subscriber in batch])
+        entries = []
+        for subscriber in batch:
+            tokens = personal_tokens(subscriber)
+            if meeting_id is not None and "rsvp" in mail.tokens:
+                tokens["rsvp"] = rsvp.token(meeting_id, subscriber)
+            entries.append(outbox.entry(
+                mail.for_recipient(address=subscriber.email, name=subscriber.name,
+                                   language=subscriber.language, tokens=tokens),
+                key=key(subscriber), subscriber_id=subscriber.id, list_mail=True,
+                meeting_id=meeting_id, **fields))
+        count += outbox.enqueue_many(entries)
     return count
 
 
+def _meeting_links(meeting: Meeting):
+    """The list links and the answer links of a mail about ``meeting``."""
+    def links(unsubscribe: str, preferences: str, rsvp_token: str) -> dict[str, str]:
+        return {**list_links(unsubscribe, preferences), **rsvp.links(meeting.id, rsvp_token)}
+    return links
+
+
 def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
-    """One personalised mail with the meeting's calendar to each subscriber."""
-    method = "CANCEL" if kind == "cancellation" else "PUBLISH"
-    ics = calendar.calendar([meeting], method=method).to_ical()
+    """One personalised mail about the meeting to each subscriber: a meeting request
+    or cancellation with the member as ATTENDEE, or (reminder) the links alone."""
+    request = calendar.Request(meeting, METHOD[kind]) if kind in METHOD else None
     mail = ListMail(kind, lambda: SUBJECTS[kind](meeting),
-                    sender=current_app.config["MAIL_LIST_SENDER"], links=list_links,
-                    calendar=(ics, method), meeting=meeting,
-                    description=markup.render(meeting.description),
-                    meeting_url=calendar.meeting_url(meeting))
+                    sender=current_app.config["MAIL_LIST_SENDER"],
+                    links=_meeting_links(meeting), tokens=("unsubscribe", "preferences", "rsvp"),
+                    calendar=(request.for_attendee, request.method) if request else None,
+                    meeting=meeting, description=markup.render(meeting.description),
+                    meeting_url=calendar.meeting_url(meeting),
+                    ics_url=calendar.file_url(meeting), answers=kind != "cancellation")
     return _queue_list_mail(
         mail, subscriber_ids, kind=kind, meeting_id=meeting.id, sequence=meeting.sequence,
         key=lambda subscriber: f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}")
@@ -104,9 +124,12 @@ def queue_invitations(now=None, limit: int | None = None) -> int:
 
 
 def queue_reminders(now=None, limit: int | None = None) -> int:
-    """Remind the invited a short while before (``REMIND_BEFORE_DAYS``)."""
+    """Remind the invited a short while before (``REMIND_BEFORE_DAYS``). Who was
+    invited within that time (a meeting announced late, a late joiner) has just got
+    the invitation and no reminder."""
+    days = timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
     return _queue_due("reminder", "REMIND_BEFORE_DAYS", lambda meeting: subscriptions.active_ids(
-        among=outbox.recipients_about(meeting.id, INVITED),
+        among=outbox.recipients_about(meeting.id, INVITED, created_before=meeting.start_at - days),
         excluding=outbox.recipients_about(meeting.id, ("reminder",))), now, limit)
 
 
@@ -142,6 +165,7 @@ def queue_announcements(now=None) -> int:
         meeting = announcement.meeting
         mail = ListMail("announcement", announcement.subject,
                         sender=current_app.config["MAIL_LIST_SENDER"], links=list_links,
+                        tokens=("unsubscribe", "preferences"),
                         meeting=meeting, body=announcement.body,
                         body_html=markup.render(announcement.body))
         count += _queue_list_mail(

@@ -67,6 +67,9 @@ class Meeting(db.Model):
     registration_open: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Rises with every change of the row (in the UPDATE itself): the feed's ETag.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0",
+                                          onupdate=sa.literal_column("revision + 1"))
 
     venue: Mapped[Venue | None] = relationship()
 
@@ -95,3 +98,32 @@ class Announcement(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     meeting: Mapped[Meeting] = relationship()
+
+
+class Answer(enum.StrEnum):
+    """A member's answer to an invitation, and its iCalendar PARTSTAT."""
+
+    YES = "yes"
+    MAYBE = "maybe"
+    NO = "no"
+
+
+class AnswerSource(enum.StrEnum):
+    LINK = "link"  # the page behind a link in a meeting mail
+    CALENDAR = "calendar"  # a calendar app's REPLY (iMIP)
+    ORGANISER = "organiser"  # an organiser assigned a reply from an unknown address
+
+
+class Rsvp(db.Model):
+    """Whether a member comes to a meeting; their latest answer counts."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
+    )
+    answer: Mapped[Answer] = mapped_column(enum_column(Answer))
+    source: Mapped[AnswerSource] = mapped_column(enum_column(AnswerSource))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "subscriber_id"),)

@@ -29,6 +29,10 @@ def find(meeting_id) -> Meeting | None:
     return by_id(Meeting, meeting_id)
 
 
+def by_uid(uid: str) -> Meeting | None:
+    return db.session.scalar(sa.select(Meeting).where(Meeting.uid == uid))
+
+
 def get(meeting_id) -> Meeting:
     meeting = find(meeting_id)
     if meeting is None:

@@ -4,6 +4,8 @@ pages for meetings, venues and announcements.
 Thin views: they read the form, call a service with the organiser as actor, commit.
 """
 
+import io
+
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
@@ -11,15 +13,18 @@ from wtforms import SelectChoice
 from ..delivery import outbox
 from ..shared import markup
 from ..shared.districts import all_districts
+from ..shared.errors import UserError
 from ..shared.forms import ButtonForm, district_choices
 from ..shared.timeutil import local_text, parse_local
 from ..shared.web import attempt, organiser_required
-from . import announcements, calendar, venues
+from ..subscriptions.mails import calendar_links
+from . import announcements, calendar, rsvp, venues
 from . import services as meetings
-from .forms import AnnouncementForm, CancelForm, MeetingForm, VenueForm
-from .models import Meeting, MeetingStatus
+from .forms import AnnouncementForm, CancelForm, MeetingForm, RsvpForm, VenueForm
+from .models import AnswerSource, Meeting, MeetingStatus
 
 bp = Blueprint("meetings", __name__)
+bp.add_app_template_global(rsvp.answer_label)
 
 
 @bp.app_template_global()
@@ -28,20 +33,79 @@ def next_meeting() -> Meeting | None:
     return meetings.next_announced()
 
 
+@bp.app_template_global()
+def calendar_subscription() -> dict[str, str]:
+    """The feed's https and webcal addresses (home page)."""
+    return calendar_links()
+
+
+CALENDAR_HEADERS = {"Content-Type": "text/calendar; charset=utf-8",
+                    "Cache-Control": "public, max-age=300"}
+
+
 @bp.get("/kalender.ics")
 def feed():
-    return Response(calendar.feed(), mimetype="text/calendar",
-                    headers={"Content-Disposition": "inline; filename=stadtteilvernetzer.ics"})
+    """The feed; a conditional GET with the current ETag or date gets 304, empty."""
+    etag, changed = calendar.feed_version()
+    response = Response(headers={**CALENDAR_HEADERS,
+                                 "Content-Disposition": "inline; filename=stadtteilvernetzer.ics"})
+    response.set_etag(etag)
+    response.last_modified = changed
+    response.make_conditional(request)
+    if response.status_code != 304:
+        response.set_data(calendar.feed())
+    return response
+
+
+def _published_or_404(meeting_id) -> Meeting:
+    meeting = meetings.find(meeting_id)
+    if meeting is None or meeting.status == MeetingStatus.DRAFT:
+        abort(404)
+    return meeting
 
 
 @bp.get("/treffen/<int:meeting_id>")
 def meeting_page(meeting_id):
-    meeting = meetings.find(meeting_id)
-    if meeting is None or meeting.status == MeetingStatus.DRAFT:
-        abort(404)
+    meeting = _published_or_404(meeting_id)
     return render_template("meetings/meeting.html", meeting=meeting,
                            description=markup.render(meeting.description),
                            summary=calendar.summary(meeting))
+
+
+@bp.get("/treffen/<int:meeting_id>.ics")
+def meeting_file(meeting_id):
+    meeting = _published_or_404(meeting_id)
+    return Response(calendar.meeting_file(meeting), headers={
+        **CALENDAR_HEADERS,
+        "Content-Disposition": f"attachment; filename=treffen-{meeting.id}.ics"})
+
+
+@bp.route("/treffen/<int:meeting_id>/antwort/<token>", methods=["GET", "POST"])
+def rsvp_page(meeting_id, token):
+    """The page behind an answer link: the answer preselected; only the button's POST
+    records it (mail scanners follow links)."""
+    meeting, subscriber = rsvp.from_link(meeting_id, token)  # UserError: a German page
+    form = RsvpForm()
+    current = rsvp.answer_of(meeting, subscriber)
+    problem = None
+    try:
+        rsvp.check_open(meeting)
+    except UserError as error:
+        problem = str(error)
+    if problem is None and form.validate_on_submit():
+        ok, _row = attempt(lambda: rsvp.record(meeting, subscriber, form.answer.data,
+                                               AnswerSource.LINK))
+        if ok:
+            outbox.commit_and_deliver()
+            flash(_("Thank you, your answer has been saved. You can change it here "
+                    "until the meeting starts."), "success")
+            return redirect(url_for(".rsvp_page", meeting_id=meeting_id, token=token))
+    elif request.method == "GET":
+        form.answer.data = request.args.get("antwort") or (
+            current.value if current else None)
+    status = 400 if request.method == "POST" else 200
+    return render_template("meetings/rsvp.html", meeting=meeting, form=form, current=current,
+                           problem=problem, summary=calendar.summary(meeting)), status
 
 
 def _meeting_or_404(meeting_id) -> Meeting:
@@ -120,7 +184,19 @@ def meeting(meeting_id):
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/meeting_form.html", form=form, meeting=meeting,
                            cancel_form=CancelForm(), button=ButtonForm(),
-                           announcements=announcements.for_meeting(meeting)), status
+                           announcements=announcements.for_meeting(meeting),
+                           counts=rsvp.counts(meeting), answers=rsvp.answers(meeting)), status
+
+
+@bp.get("/organisation/treffen/<int:meeting_id>/antworten.csv")
+@organiser_required
+def answers_export(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    stream = io.StringIO()
+    rsvp.export(meeting, stream)
+    return Response(stream.getvalue(), headers={
+        "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+        "Content-Disposition": f"attachment; filename=antworten-treffen-{meeting.id}.csv"})
 
 
 @bp.post("/organisation/treffen/<int:meeting_id>/ankuendigen")

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SubmitField
+from wtforms import RadioField, SelectChoice, SubmitField
 
 
 class ButtonForm(FlaskForm):
@@ -14,3 +14,11 @@ class ButtonForm(FlaskForm):
 
 def district_choices(districts):
     return [SelectChoice("", _l("(not given)"))] + [SelectChoice(d.name) for d in districts]
+
+
+def answer_field(label) -> RadioField:
+    """An answer to an invitation: coming, maybe, not coming."""
+    return RadioField(label, choices=[SelectChoice("yes", _l("I am coming")),
+                                      SelectChoice("maybe", _l("Maybe")),
+                                      SelectChoice("no", _l("I am not coming"))],
+                      validate_choice=False)

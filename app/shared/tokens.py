@@ -16,6 +16,7 @@ PURPOSE_MAX_AGE = {
     "unsubscribe": "SUBSCRIBER_LINK_MAX_AGE",
     "preferences": "SUBSCRIBER_LINK_MAX_AGE",
     "signin": "SIGNIN_LINK_MAX_AGE",
+    "rsvp": "SUBSCRIBER_LINK_MAX_AGE",
 }
 
 

@@ -28,3 +28,9 @@ def external_url(endpoint: str, **values) -> str:
 def mail_domain() -> str:
     """The service's own domain, for Message-IDs and calendar UIDs."""
     return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def webcal(url: str) -> str:
+    """A feed's address as a ``webcal://`` link, which calendar apps subscribe to
+    (where the https address would download a file to import once)."""
+    return "webcal://" + url.split("://", 1)[1]

@@ -1,4 +1,4 @@
-"""``subscribers import|export|unsubscribe|unsubscribe-mail|erase``: the list on the
+"""``subscribers import|export|unsubscribe|erase``: the list on the
 command line. Every change is recorded in the audit log with the actor "cli"."""
 
 import sys
@@ -56,16 +56,6 @@ def export(output):
 def unsubscribe(email):
     """Take EMAIL off the list (for example when someone asks by phone)."""
     subscriber = subscribers.unsubscribe_for(email, actor=CLI)
-    db.session.commit()
-    click.echo(f"unsubscribed: {subscriber.email}")
-
-
-@group.command("unsubscribe-mail")
-@click.argument("file", type=click.File("rb"), default="-")
-def unsubscribe_mail(file):
-    """Act on a mail to the List-Unsubscribe address, read from FILE or standard input
-    (for a mail server's pipe, e.g. an alias "| vernetzer subscribers unsubscribe-mail")."""
-    subscriber = subscribers.unsubscribe_by_mail(file.read(1_000_000))
     db.session.commit()
     click.echo(f"unsubscribed: {subscriber.email}")
 

@@ -9,27 +9,34 @@ from flask_babel import lazy_gettext as _l
 from ..delivery import outbox
 from ..delivery.compose import compose
 from ..shared.tokens import address_fingerprint, make_token
-from ..shared.urls import external_url
+from ..shared.urls import external_url, webcal
 from .models import Subscriber
 
 
-def personal_tokens(subscriber: Subscriber) -> tuple[str, str]:
-    """The member's unsubscribe and preferences tokens."""
+def personal_tokens(subscriber: Subscriber) -> dict[str, str]:
+    """The member's unsubscribe and preferences tokens, by name (``list_links``'s)."""
     payload = {"s": subscriber.id, "h": address_fingerprint(subscriber.email)}
-    return make_token("unsubscribe", payload), make_token("preferences", payload)
+    return {"unsubscribe": make_token("unsubscribe", payload),
+            "preferences": make_token("preferences", payload)}
 
 
-def list_links(unsubscribe_token: str, preferences_token: str) -> dict[str, str]:
+def list_links(unsubscribe: str, preferences: str) -> dict[str, str]:
     """The personal links of a list mail, from the member's tokens."""
     return {
-        "unsubscribe_token": unsubscribe_token,
-        "unsubscribe_url": external_url("subscriptions.unsubscribe", token=unsubscribe_token),
-        "preferences_url": external_url("subscriptions.preferences", token=preferences_token),
+        "unsubscribe_token": unsubscribe,
+        "unsubscribe_url": external_url("subscriptions.unsubscribe", token=unsubscribe),
+        "preferences_url": external_url("subscriptions.preferences", token=preferences),
     }
 
 
 def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
-    return list_links(*personal_tokens(subscriber))
+    return list_links(**personal_tokens(subscriber))
+
+
+def calendar_links() -> dict[str, str]:
+    """The feed's https and webcal addresses, for subscribing in a calendar app."""
+    feed = external_url("meetings.feed")
+    return {"calendar_url": feed, "webcal_url": webcal(feed)}
 
 
 def _personal_mail(template: str, subject, subscriber: Subscriber, **context):
@@ -57,7 +64,7 @@ def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
 def send_welcome(subscriber: Subscriber) -> None:
     message = _personal_mail(
         "welcome", _l("Welcome to the Stadtteilvernetzer distribution list"), subscriber,
-        calendar_url=external_url("meetings.feed"),
+        **calendar_links(),
     )
     outbox.enqueue(message,
                    key=f"welcome:{subscriber.id}:{subscriber.confirmed_at:%Y%m%dT%H%M%S}",

@@ -46,6 +46,18 @@ def find_by_email(email: str) -> Subscriber | None:
     return db.session.scalar(sa.select(Subscriber).where(Subscriber.email == email))
 
 
+def by_id(subscriber_id) -> Subscriber | None:
+    return db.session.get(Subscriber, subscriber_id) if isinstance(subscriber_id, int) else None
+
+
+def by_ids(ids) -> list[Subscriber]:
+    return list(db.session.scalars(sa.select(Subscriber).where(Subscriber.id.in_(list(ids)))))
+
+
+def is_active(subscriber: Subscriber) -> bool:
+    return subscriber.status == SubscriberStatus.ACTIVE
+
+
 def _record(subscriber: Subscriber, action: str, source: ConsentSource, *, ip=None,
             user_agent=None, version=None, note=None) -> None:
     subscriber.consents.append(ConsentEvent(

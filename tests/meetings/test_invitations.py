@@ -44,14 +44,15 @@ def calendar_parts(message):
     assert [p.get_content_type() for p in alternative.iter_parts()] == [
         "text/plain", "text/html", "text/calendar"]
     inline = list(alternative.iter_parts())[2]
-    assert attachment.get_filename() == "treffen.ics"
-    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename() == "einladung.ics"
+    assert attachment.get_content_type() == "application/ics"
     assert inline.get_param("charset").lower() == "utf-8"
     inline_text = inline.get_content()
     attached_text = attachment.get_payload(decode=True).decode()
-    assert inline_text.replace("\r\n", "\n") == attached_text.replace("\r\n", "\n")
-    assert inline.get_param("method") == attachment.get_param("method")
-    return inline.get_param("method"), attached_text
+    assert inline_text == attached_text
+    method = inline.get_param("method")
+    assert f"\r\nMETHOD:{method}\r\n" in inline_text  # MIME and body agree
+    return method, attached_text
 
 
 def read_event(text, method):
@@ -73,8 +74,16 @@ def read_event(text, method):
     assert len(seen) == 1, seen
     assert event["DTSTART"].params["TZID"] == "Europe/Berlin"
     assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
-    assert str(event["ORGANIZER"]).startswith("mailto:")
+    assert str(event["ORGANIZER"]) == "mailto:einladung@vernetzer.example"
     return seen.pop(), str(event["STATUS"])
+
+
+def attendees(text):
+    [event] = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    found = event.get("ATTENDEE")
+    found = found if isinstance(found, list) else [found]
+    return [(str(a), str(a.params.get("PARTSTAT", "")), str(a.params.get("RSVP", "")))
+            for a in found]
 
 
 def test_life_of_a_meeting(app, mailbox, runner):
@@ -94,10 +103,16 @@ def test_life_of_a_meeting(app, mailbox, runner):
         for header in ("List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-ID",
                        "Date"):
             assert invitation[header]
+        assert invitation["Auto-Submitted"] == "auto-generated"
+        assert invitation["Date"].endswith("+0000")
         method, text = calendar_parts(invitation)
-        (start, end, event_uid, sequence), status = read_event(text, "PUBLISH")
-        assert method == "PUBLISH" and event_uid == uid and sequence == 1
+        (start, end, event_uid, sequence), status = read_event(text, "REQUEST")
+        assert method == "REQUEST" and event_uid == uid and sequence == 1
         assert start == START and end == START + timedelta(hours=2)
+        # The recipient alone is the ATTENDEE, asked for an answer.
+        assert attendees(text) == [(f"mailto:{email}", "NEEDS-ACTION", "TRUE")]
+        body = invitation.get_body(("plain",)).get_content()
+        assert f"/treffen/{meeting_id}/antwort/" in body and f"/treffen/{meeting_id}.ics" in body
 
     # A late joiner gets the invitation on the next run; Ben leaves.
     add_subscribers(app, "carla@example.org")
@@ -117,7 +132,7 @@ def test_life_of_a_meeting(app, mailbox, runner):
     run_jobs(app)
     update = mailbox.to("anna@example.org")[-1]
     assert update["Subject"].startswith("Geändert:")
-    (start, _, event_uid, sequence), _ = read_event(calendar_parts(update)[1], "PUBLISH")
+    (start, _, event_uid, sequence), _ = read_event(calendar_parts(update)[1], "REQUEST")
     assert start == new_start and event_uid == uid and sequence == 2
     assert len(mailbox.to("ben@example.org")) == 1  # unsubscribed: nothing more
 
@@ -126,7 +141,13 @@ def test_life_of_a_meeting(app, mailbox, runner):
         delivery.queue_reminders(now=new_start - timedelta(days=1))
         db.session.commit()
     run_jobs(app)
-    assert mailbox.to("anna@example.org")[-1]["Subject"].startswith("Erinnerung:")
+    reminder = mailbox.to("anna@example.org")[-1]
+    assert reminder["Subject"].startswith("Erinnerung:")
+    # A reminder is a plain mail: answer links and the .ics link, no second request.
+    assert reminder.get_content_type() == "multipart/alternative"
+    assert "text/calendar" not in reminder.as_string()
+    reminder_text = reminder.get_body(("plain",)).get_content()
+    assert "Ich komme:" in reminder_text and f"/treffen/{meeting_id}.ics" in reminder_text
     assert mailbox.to("carla@example.org")[-1]["Subject"].startswith("Erinnerung:")
 
     # Cancel: METHOD:CANCEL, same UID, higher SEQUENCE, STATUS:CANCELLED.
@@ -139,6 +160,8 @@ def test_life_of_a_meeting(app, mailbox, runner):
     method, text = calendar_parts(cancellation)
     (_, _, event_uid, sequence), status = read_event(text, "CANCEL")
     assert method == "CANCEL" and event_uid == uid and sequence == 3 and status == "CANCELLED"
+    assert attendees(text) == [("mailto:anna@example.org", "", "")]
+    assert "antwort" not in cancellation.get_body(("plain",)).get_content()
 
     # The organisers see each send and its progress.
     client = app.test_client()
@@ -160,16 +183,15 @@ def test_life_of_a_meeting(app, mailbox, runner):
 
 def test_cancellation_drops_queued_reminders(app, mailbox):
     add_subscribers(app, "dora@example.org")
-    soon = utcnow().replace(second=0) + timedelta(days=1)
     with app.test_request_context():
-        meeting = meetings.create(actor="test", start=soon, end=soon + timedelta(hours=2),
+        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
                                   district="Ost")
         meetings.announce(meeting, actor="test")
         meeting_id = meeting.id
         delivery.queue_invitations()
         db.session.commit()
         jobs.delivery.drain_outbox()  # the invitation goes out
-        delivery.queue_reminders()  # the reminder waits in the outbox
+        delivery.queue_reminders(now=START - timedelta(days=1))  # waits in the outbox
         db.session.commit()
         meetings.cancel(meetings.get(meeting_id), actor="test", reason="Sturm")
         db.session.commit()
@@ -236,3 +258,16 @@ def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
         states = dict(db.session.execute(sa.select(Subscriber.email, Subscriber.status)).all())
     assert states == {"juergen@example.org": "active", "emma@example.org": "unsubscribed",
                       "anon@example.org": "active"}
+
+
+def test_a_meeting_announced_late_sends_the_invitation_and_no_reminder(app, mailbox):
+    add_subscribers(app, "gina@example.org")
+    soon = utcnow().replace(second=0) + timedelta(days=1)
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=soon, end=soon + timedelta(hours=2),
+                                  district="Nord")
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+    run_jobs(app)
+    run_jobs(app)
+    assert [m["Subject"].split(":")[0] for m in mailbox.to("gina@example.org")] == ["Einladung"]

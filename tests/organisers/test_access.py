@@ -9,6 +9,7 @@ import pytest
 
 from app import create_app
 from app.extensions import db
+from app.inbound import services as inbound
 from app.meetings import services as meetings
 from app.meetings import venues
 from app.shared.database import utcnow
@@ -50,7 +51,10 @@ def url_for_rule(app):
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
                                   district="Mitte", venue_id=venue.id)
         db.session.commit()
-        ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id)}
+        kept = inbound.receive(b"From: someone@example.org\r\nSubject: Frage\r\n\r\nHallo\r\n")
+        db.session.commit()
+        ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id),
+               "<int:mail_id>": str(kept.id)}
 
     def build(rule):
         for placeholder, value in ids.items():

@@ -2,7 +2,6 @@
 
 import csv
 import io
-from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
@@ -129,24 +128,6 @@ def test_erase_removes_every_trace(app, runner, tmp_path, mailbox):
     assert unknown.output.strip() == "Error: weg@example.org steht nicht im Verteiler."
     bad = runner.invoke(args=["subscribers", "erase", "not an address"])
     assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
-
-
-def test_unsubscribe_by_mail_to_the_mailto_address(app, runner, tmp_path, mailbox):
-    path = write(tmp_path, b"email\nmailer@example.org\n")
-    runner.invoke(args=["subscribers", "import", str(path), "--apply", "--confirm-by-mail"])
-    [confirmation] = mailbox.to("mailer@example.org")
-    mailto = confirmation["List-Unsubscribe"].split("<mailto:")[1].rstrip(">")
-    address, query = mailto.split("?subject=")
-    reply = (f"From: mailer@example.org\r\nTo: {address}\r\nSubject: {unquote(query)}\r\n\r\n"
-             "").encode()
-    forged = b"From: mailer@example.org\r\nTo: x\r\nSubject: unsubscribe\r\n\r\n"
-    assert runner.invoke(args=["subscribers", "unsubscribe-mail"], input=forged).exit_code == 1
-    result = runner.invoke(args=["subscribers", "unsubscribe-mail"], input=reply)
-    assert result.exit_code == 0 and "unsubscribed: mailer@example.org" in result.output
-    with app.app_context():
-        person = db.session.scalar(sa.select(Subscriber))
-        assert person.status == SubscriberStatus.UNSUBSCRIBED
-        assert person.consents[-1].source == "mail"
 
 
 def test_organiser_unsubscribes_someone(app, runner, tmp_path):

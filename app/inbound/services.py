@@ -1,0 +1,212 @@
+"""One path for all mail that comes back to the service (the ORGANIZER address,
+the List-Unsubscribe mailto, the envelope sender of every mail):
+
+- a calendar app's REPLY (iMIP) becomes the member's answer (``meetings.rsvp``);
+- a mail to the unsubscribe address with its signed code unsubscribes;
+- a delivery status notification (RFC 3464) with a permanent failure counts as a
+  hard bounce of the mail it names (by the envelope tag or its Message-ID);
+- an auto-reply (RFC 3834) is ignored;
+- anything else, and every mail that cannot be acted on, is kept for organisers
+  (and anything else forwarded to ``INBOUND_FORWARD_TO``): never guessed.
+
+``receive`` writes in the caller's transaction; the caller commits, and only then
+removes the mail from where it came (a crash before leaves it to be read again;
+a mail read twice is recognised by its Message-ID and not acted on twice).
+"""
+
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser, HeaderParser
+from email.utils import parseaddr
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..delivery import outbox
+from ..delivery.compose import forward
+from ..extensions import db
+from ..meetings import rsvp
+from ..meetings import services as meetings
+from ..shared import audit
+from ..shared.database import by_id
+from ..shared.errors import UserError
+from ..subscriptions import services as subscriptions
+from .models import InboundKind, InboundMail, InboundStatus
+
+CALENDAR_TYPES = ("text/calendar", "application/ics")
+AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response")
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+def _header(message, name: str) -> str:
+    try:
+        return str(message.get(name, "") or "")
+    except (ValueError, IndexError, TypeError):  # a header the parser cannot make out
+        return ""
+
+
+def _tag_pattern() -> re.Pattern:
+    local, _at, domain = parseaddr(current_app.config["MAIL_CALENDAR_ADDRESS"])[1].rpartition("@")
+    return re.compile(rf"{re.escape(local)}\+([0-9a-f]{{20}})@{re.escape(domain)}", re.I)
+
+
+def _calendar_parts(message) -> list[bytes]:
+    return [part.get_payload(decode=True) or b"" for part in message.walk()
+            if part.get_content_type() in CALENDAR_TYPES]
+
+
+def _is_auto_reply(message) -> bool:
+    submitted = _header(message, "Auto-Submitted").strip().lower()
+    precedence = _header(message, "Precedence").strip().lower()
+    return ((submitted and submitted != "no") or precedence in ("auto_reply", "junk", "bulk")
+            or any(message.get(name) for name in AUTO_REPLY_HEADERS))
+
+
+def _is_dsn(message) -> bool:
+    return (message.get_content_type() == "multipart/report"
+            and str(message.get_param("report-type", "")).lower() == "delivery-status")
+
+
+def _handle_dsn(message) -> tuple[InboundStatus, str]:
+    """A permanent failure (Action: failed, Status 5.x.x) counts as a hard bounce of
+    the mail it names; a delay is only noted."""
+    permanent = False
+    codes = []
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "message/delivery-status":
+            for block in part.get_payload():
+                action = str(block.get("Action", "")).strip().lower()
+                status = str(block.get("Status", "")).strip()
+                permanent |= action == "failed" and status.startswith("5")
+        elif kind == "message/rfc822":
+            original = part.get_payload()[0]
+            codes.append(_header(original, "Message-ID"))
+        elif kind == "text/rfc822-headers":
+            headers = HeaderParser().parsestr(part.get_content())
+            codes.append(str(headers.get("Message-ID", "")))
+    if not permanent:
+        return InboundStatus.HANDLED, _("Delivery delayed or reported as done; nothing to do.")
+    tag = _tag_pattern()
+    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "To"):
+        codes.extend(match.group(1) for match in tag.finditer(_header(message, name)))
+    if outbox.bounced(codes):
+        return InboundStatus.HANDLED, _("Undeliverable: counted as a hard bounce.")
+    return InboundStatus.KEPT, _("A bounce for a mail this service cannot find.")
+
+
+def _handle_reply(message, parts: list[bytes]) -> tuple[InboundStatus, str]:
+    try:
+        row = rsvp.from_calendar_reply(parts[0], _header(message, "From"))
+    except rsvp.ReplyProblem as problem:
+        return InboundStatus.KEPT, str(problem)
+    return InboundStatus.HANDLED, _("Answer recorded: %(answer)s.", answer=rsvp.answer_label(row.answer))
+
+
+def _handle_unsubscribe(raw: bytes) -> tuple[InboundStatus, str]:
+    try:
+        subscriptions.unsubscribe_by_mail(raw)
+    except UserError as error:
+        return InboundStatus.KEPT, str(error)
+    return InboundStatus.HANDLED, _("Unsubscribed.")
+
+
+def _classify(message, raw: bytes) -> tuple[InboundKind, InboundStatus, str]:
+    if _is_dsn(message):
+        return InboundKind.BOUNCE, *_handle_dsn(message)
+    parts = _calendar_parts(message)
+    if parts:
+        return InboundKind.CALENDAR_REPLY, *_handle_reply(message, parts)
+    if _is_auto_reply(message):
+        return InboundKind.AUTO_REPLY, InboundStatus.HANDLED, _("Automatic reply, ignored.")
+    unsubscribe = current_app.config["MAIL_UNSUBSCRIBE_ADDRESS"].lower()
+    if (subscriptions.UNSUBSCRIBE_SUBJECT.search(_header(message, "Subject"))
+            or unsubscribe in _header(message, "To").lower()):
+        return InboundKind.UNSUBSCRIBE, *_handle_unsubscribe(raw)
+    return InboundKind.OTHER, InboundStatus.KEPT, _("Written by a person: for organisers.")
+
+
+def _seen(message_id: str | None) -> bool:
+    return bool(message_id) and db.session.scalar(
+        sa.select(sa.func.count()).select_from(InboundMail)
+        .where(InboundMail.message_id == message_id)) > 0
+
+
+def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
+    """Act on one inbound mail (the message as bytes; ``complete`` False when only
+    its headers were read, since it is too large). Returns its record, or None for a
+    mail already received (same Message-ID)."""
+    limit, size = current_app.config["INBOUND_MAX_BYTES"], len(raw)
+    too_large = not complete or size > limit
+    if too_large:
+        raw = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:limit]
+    message = _parse(raw)
+    message_id = _header(message, "Message-ID").strip()[:250] or None
+    if _seen(message_id):
+        return None
+    if too_large:
+        kind, status, note = (InboundKind.OTHER, InboundStatus.KEPT,
+                              _("Too large to read; only its headers are kept."))
+    else:
+        try:
+            with db.session.begin_nested():
+                kind, status, note = _classify(message, raw)
+        except (ValueError, LookupError, TypeError, AttributeError) as error:
+            # A mail built so oddly that reading it fails: keep it, change nothing.
+            kind, status, note = (InboundKind.OTHER, InboundStatus.KEPT,
+                                  _("The mail cannot be read (%(error)s).", error=str(error)[:200]))
+    record = InboundMail(message_id=message_id, sender=_header(message, "From")[:320],
+                         subject=_header(message, "Subject")[:300], kind=kind, status=status,
+                         note=note[:500], size=size,
+                         raw=raw if status == InboundStatus.KEPT else None)
+    db.session.add(record)
+    db.session.flush()
+    if kind == InboundKind.OTHER and current_app.config["INBOUND_FORWARD_TO"]:
+        outbox.enqueue(forward(raw, to=current_app.config["INBOUND_FORWARD_TO"],
+                               subject=record.subject, note=note),
+                       key=f"forward:{record.id}", kind="forward")
+    return record
+
+
+def kept() -> list[InboundMail]:
+    return list(db.session.scalars(sa.select(InboundMail).where(
+        InboundMail.status == InboundStatus.KEPT).order_by(InboundMail.received_at.desc())))
+
+
+def find(mail_id) -> InboundMail | None:
+    return by_id(InboundMail, mail_id)
+
+
+def reply_details(mail: InboundMail) -> dict | None:
+    """For a kept calendar reply: the meeting it is about and the address that
+    answered, so that an organiser can assign it."""
+    if mail.kind != InboundKind.CALENDAR_REPLY or not mail.raw:
+        return None
+    parts = _calendar_parts(_parse(mail.raw))
+    try:
+        uid, address = rsvp.reply_attendee(parts[0])
+    except (rsvp.ReplyProblem, IndexError):
+        return None
+    return {"meeting": meetings.by_uid(uid), "address": address}
+
+
+def assign(mail: InboundMail, *, meeting_id, email: str, answer: str, actor: str) -> None:
+    """An organiser records a kept calendar reply as the answer of a member."""
+    meeting = meetings.find(meeting_id)
+    if meeting is None:
+        raise UserError(_("Please choose the meeting."))
+    rsvp.assign(meeting, email, answer, actor=actor)
+    done(mail, actor=actor)
+
+
+def done(mail: InboundMail, *, actor: str) -> None:
+    """An organiser has dealt with a kept mail; its content is no longer kept."""
+    mail.status = InboundStatus.DONE
+    mail.raw = None
+    audit.record(actor, "inbound.done", f"inbound {mail.id}")
+    mail.note = (mail.note + " " + _("Dealt with by %(actor)s.", actor=actor))[:500]

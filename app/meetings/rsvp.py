@@ -1,0 +1,258 @@
+"""Answers to an invitation ("Ich komme"): from the signed links in every meeting
+mail (a page shows the answer preselected; only its button records it, since mail
+scanners open links) or from a calendar app's REPLY (iMIP, RFC 6047) that reached
+the ORGANIZER address. A member may change the answer until the meeting starts.
+
+A REPLY counts only when its ATTENDEE is a member who got this meeting's request
+and the mail comes from that same address; anything else is a ``ReplyProblem``
+and the mail is kept for organisers, never guessed.
+"""
+
+import csv
+from datetime import timedelta
+from email.utils import parseaddr
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from icalendar import Calendar
+
+from ..delivery import outbox
+from ..delivery.compose import compose
+from ..extensions import db
+from ..shared import audit
+from ..shared.database import utcnow
+from ..shared.errors import UserError
+from ..shared.tokens import TokenError, address_fingerprint, make_token, read_token
+from ..shared.urls import external_url
+from ..shared.validation import normalise_email
+from ..subscriptions import services as subscriptions
+from . import calendar
+from .models import Answer, AnswerSource, Meeting, MeetingStatus, Rsvp
+
+PARTSTAT = {"ACCEPTED": Answer.YES, "TENTATIVE": Answer.MAYBE, "DECLINED": Answer.NO}
+INVITED = ("invitation", "update")  # the mails that carry a meeting request
+
+
+class ReplyProblem(Exception):
+    """A calendar reply that cannot be recorded; the message says why (German)."""
+
+
+def answer_label(answer) -> str:
+    """An answer in words for people."""
+    return {Answer.YES: _("I am coming"), Answer.MAYBE: _("Maybe"),
+            Answer.NO: _("I am not coming")}.get(str(answer), str(answer))
+
+
+def token(meeting_id: int, subscriber) -> str:
+    return make_token("rsvp", {"m": meeting_id, "s": subscriber.id,
+                               "h": address_fingerprint(subscriber.email)})
+
+
+def links(meeting_id: int, rsvp_token: str) -> dict[str, str]:
+    """The three answer links of a meeting mail."""
+    return {f"rsvp_{answer}_url": external_url("meetings.rsvp_page", meeting_id=meeting_id,
+                                               token=rsvp_token, antwort=answer.value)
+            for answer in Answer}
+
+
+def from_link(meeting_id: int, rsvp_token: str):
+    """The meeting and member a link was made for; ``UserError`` (German) otherwise."""
+    try:
+        payload = read_token("rsvp", rsvp_token)
+    except TokenError as error:
+        if error.reason == "expired":
+            raise UserError(_("This answer link has expired. Please use the link in "
+                              "the latest mail about the meeting.")) from None
+        raise UserError(_("This answer link is not valid. Please use the link from "
+                          "the mail exactly as it is.")) from None
+    subscriber = subscriptions.by_id(payload.get("s"))
+    meeting = db.session.get(Meeting, meeting_id)
+    if (payload.get("m") != meeting_id or meeting is None or subscriber is None
+            or address_fingerprint(subscriber.email) != payload.get("h")):
+        raise UserError(_("This answer link is not valid. Please use the link from "
+                          "the mail exactly as it is."))
+    if not subscriptions.is_active(subscriber):
+        raise UserError(_("You are no longer on the distribution list, so answers "
+                          "cannot be recorded for you. You can subscribe again on the "
+                          "home page."))
+    return meeting, subscriber
+
+
+def check_open(meeting: Meeting, now=None) -> None:
+    """Answers are taken for an announced meeting that has not started."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise UserError(_("This meeting has been cancelled; no answer is needed."))
+    if meeting.status != MeetingStatus.ANNOUNCED or meeting.start_at <= (now or utcnow()):
+        raise UserError(_("This meeting has already started; answers can no longer "
+                          "be changed."))
+
+
+def answer_of(meeting: Meeting, subscriber) -> Answer | None:
+    return db.session.scalar(sa.select(Rsvp.answer).where(
+        Rsvp.meeting_id == meeting.id, Rsvp.subscriber_id == subscriber.id))
+
+
+def record(meeting: Meeting, subscriber, answer, source: AnswerSource, now=None) -> Rsvp:
+    """Record (or change) the member's answer; the same answer twice changes nothing."""
+    try:
+        answer = Answer(answer)
+    except ValueError:
+        raise UserError(_("Please choose one of the answers.")) from None
+    check_open(meeting, now)
+    row = db.session.scalar(sa.select(Rsvp).where(
+        Rsvp.meeting_id == meeting.id, Rsvp.subscriber_id == subscriber.id))
+    if row is None:
+        row = Rsvp(meeting_id=meeting.id, subscriber_id=subscriber.id, answer=answer,
+                   source=source, answered_at=now or utcnow())
+        db.session.add(row)
+    elif row.answer != answer:
+        row.answer, row.source, row.answered_at = answer, source, now or utcnow()
+    db.session.flush()
+    return row
+
+
+def _reply_event(ics: bytes):
+    try:
+        cal = Calendar.from_ical(ics)
+    except (ValueError, IndexError, KeyError) as error:
+        raise ReplyProblem(_("The calendar object cannot be read (%(error)s).",
+                             error=str(error)[:200])) from None
+    if str(cal.get("method", "")).upper() != "REPLY":
+        raise ReplyProblem(_("The calendar object is not a reply (METHOD:REPLY)."))
+    events = cal.walk("VEVENT")
+    if len(events) != 1:
+        raise ReplyProblem(_("The reply does not contain exactly one event."))
+    return events[0]
+
+
+def _attendees(item) -> list:
+    found = item.get("attendee")
+    return found if isinstance(found, list) else [found] if found else []
+
+
+def _mailto(attendee) -> str | None:
+    """The address of an ATTENDEE (``mailto:`` in any case), or None."""
+    value = str(attendee)
+    return value[7:] if value.lower().startswith("mailto:") else None
+
+
+def reply_attendee(ics: bytes) -> tuple[str, str | None]:
+    """The UID and the replying ATTENDEE's address of a REPLY (for organisers)."""
+    item = _reply_event(ics)
+    attendees = _attendees(item)
+    return str(item.get("uid", "")), _mailto(attendees[0]) if attendees else None
+
+
+def _parse_reply(ics: bytes):
+    """Meeting, ATTENDEE address and answer of a REPLY; ``ReplyProblem`` otherwise."""
+    item = _reply_event(ics)
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.uid == str(item.get("uid", ""))))
+    if meeting is None:
+        raise ReplyProblem(_("The reply is about an event this service does not know."))
+    attendees = _attendees(item)
+    if len(attendees) != 1:
+        raise ReplyProblem(_("The reply does not name exactly one participant."))
+    [attendee] = attendees
+    address = _mailto(attendee)
+    if address is None:
+        raise ReplyProblem(_("The participant has no e-mail address."))
+    answer = PARTSTAT.get(str(attendee.params.get("PARTSTAT", "")).upper())
+    if answer is None:
+        raise ReplyProblem(_("The reply gives no answer (PARTSTAT)."))
+    try:
+        address = normalise_email(address)
+    except UserError:
+        raise ReplyProblem(_("The participant's address is not valid.")) from None
+    return meeting, address, answer
+
+
+def from_calendar_reply(ics: bytes, sender: str) -> Rsvp:
+    """Record a calendar app's REPLY that came from ``sender`` (the From address)."""
+    meeting, address, answer = _parse_reply(ics)
+    try:
+        sender = normalise_email(parseaddr(sender)[1])
+    except UserError:
+        sender = ""
+    subscriber = subscriptions.find_by_email(address)
+    if subscriber is None or not subscriptions.is_active(subscriber):
+        raise ReplyProblem(_("The reply comes from an address that is not on the list."))
+    if sender != address:
+        raise ReplyProblem(_("The reply was sent from another address than the one it "
+                             "answers for."))
+    invited = db.session.scalars(outbox.recipients_about(meeting.id, INVITED)).all()
+    if subscriber.id not in invited:
+        raise ReplyProblem(_("This address was not invited to this meeting."))
+    try:
+        return record(meeting, subscriber, answer, AnswerSource.CALENDAR)
+    except UserError as error:
+        raise ReplyProblem(str(error)) from None
+
+
+def assign(meeting: Meeting, email: str, answer, *, actor: str) -> Rsvp:
+    """An organiser records a reply that came from an unknown address for a member."""
+    subscriber = subscriptions.find_by_email(normalise_email(email))
+    if subscriber is None or not subscriptions.is_active(subscriber):
+        raise UserError(_("There is no active subscriber with this address."))
+    row = record(meeting, subscriber, answer, AnswerSource.ORGANISER)
+    audit.record(actor, "rsvp.assign", f"meeting {meeting.id}", subscriber=subscriber.id,
+                 answer=row.answer.value)
+    return row
+
+
+def answers(meeting: Meeting) -> list[tuple[Rsvp, object]]:
+    """Each answer with its member, yes first, then by name."""
+    rows = db.session.scalars(sa.select(Rsvp).where(Rsvp.meeting_id == meeting.id)).all()
+    people = {s.id: s for s in subscriptions.by_ids(r.subscriber_id for r in rows)}
+    order = {Answer.YES: 0, Answer.MAYBE: 1, Answer.NO: 2}
+    return sorted(((r, people[r.subscriber_id]) for r in rows),
+                  key=lambda pair: (order[pair[0].answer], (pair[1].name or pair[1].email).lower()))
+
+
+def counts(meeting: Meeting) -> dict[Answer, int]:
+    found = dict(db.session.execute(sa.select(Rsvp.answer, sa.func.count())
+                                    .where(Rsvp.meeting_id == meeting.id)
+                                    .group_by(Rsvp.answer)).all())
+    return {answer: found.get(answer, 0) for answer in Answer}
+
+
+def export(meeting: Meeting, stream) -> None:
+    """The answers as CSV for the host: answer, name, organisation, e-mail."""
+    writer = csv.writer(stream)
+    writer.writerow(["antwort", "name", "organisation", "email", "beantwortet"])
+    labels = {Answer.YES: "ja", Answer.MAYBE: "vielleicht", Answer.NO: "nein"}
+    for row, person in answers(meeting):
+        writer.writerow([labels[row.answer], person.name or "", person.organisation or "",
+                         person.email, row.answered_at.isoformat(timespec="minutes")])
+
+
+def queue_headcounts(now=None) -> int:
+    """Two days before (``REMIND_BEFORE_DAYS``), the host contact of each announced
+    meeting gets the headcount, once."""
+    now = now or utcnow()
+    horizon = now + timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
+    count = 0
+    for meeting in db.session.scalars(sa.select(Meeting).where(
+            Meeting.status == MeetingStatus.ANNOUNCED, Meeting.start_at > now,
+            Meeting.start_at <= horizon, Meeting.venue_id.is_not(None))):
+        contact = _contact_address(meeting.venue.contact)
+        if contact is None:
+            continue
+        mail = compose("headcount", _("Headcount: %(summary)s", summary=calendar.summary(meeting)),
+                       address=contact, name=None, language="de",
+                       sender=current_app.config["MAIL_DEFAULT_SENDER"], meeting=meeting,
+                       counts=counts(meeting), meeting_url=calendar.meeting_url(meeting))
+        if outbox.enqueue(mail, key=f"headcount:{meeting.id}", kind="headcount",
+                          meeting_id=meeting.id):
+            count += 1
+    return count
+
+
+def _contact_address(contact: str | None) -> str | None:
+    """The e-mail address in a venue's contact text (``Name <a@b.de>``, ``a@b.de``, …)."""
+    for word in (contact or "").replace(",", " ").replace(";", " ").split():
+        try:
+            return normalise_email(parseaddr(word)[1] or word)
+        except UserError:
+            continue
+    return None

@@ -1,0 +1,60 @@
+"""Headers of every mail, as they arrive at a real SMTP server: long subjects folded
+into encoded words of at most 75 characters (RFC 2047, RFC 5322's line limit),
+``Date`` with ``+0000``, ``Auto-Submitted``, Reply-To on list mail when set, and the
+envelope sender tagged with the mail's own code (VERP)."""
+
+import re
+from datetime import timedelta
+
+import jobs
+from app.extensions import db
+from app.meetings import services as meetings
+from app.shared.database import utcnow
+from app.subscriptions.models import Subscriber, SubscriberStatus
+from tests.conftest import csrf_token
+
+TOPIC = ("Wie Nachbarschaftshilfe in Zuffenhausen über Vereinsgrenzen hinweg funktioniert, "
+         "was Möhringen, Bad Cannstatt und Stuttgart-Mitte davon lernen können und wer dabei "
+         "hilft – ein Abend für alle Stadtteilvernetzer")[:200]
+
+
+def raw_headers(raw: bytes) -> list[bytes]:
+    return raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+def test_a_long_topic_gives_a_folded_subject_and_every_header_is_right(app, mailbox):
+    app.config["MAIL_REPLY_TO"] = "Orga-Team <orga@vernetzer.example>"
+    start = utcnow().replace(second=0) + timedelta(days=5)
+    with app.test_request_context():
+        db.session.add(Subscriber(email="lang@example.org", status=SubscriberStatus.ACTIVE,
+                                  source="import", language="de"))
+        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
+                                  district="Mitte", topic=TOPIC)
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+        jobs.run_due()
+    [(envelope_sender, _rcpts, message, raw)] = mailbox.messages
+    assert message["Subject"] == f"Einladung: Stadtteilvernetzer-Treffen: {TOPIC}"
+    lines = raw_headers(raw)
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    start_index = next(i for i, line in enumerate(lines) if line.startswith(b"Subject:"))
+    subject_lines = [lines[start_index]] + [
+        line for line in lines[start_index + 1:] if line.startswith(b" ")][:20]
+    assert len(subject_lines) > 2
+    words = re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=", b"".join(subject_lines), re.I)
+    assert words and all(len(word) <= 75 for word in words)
+    assert re.fullmatch(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000", message["Date"])
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Reply-To"] == "Orga-Team <orga@vernetzer.example>"
+    code = message["Message-ID"].strip("<>").split("@")[0]
+    assert envelope_sender == f"einladung+{code}@vernetzer.example"
+
+
+def test_personal_mail_is_automatic_too(app, client, mailbox):
+    app.config["MAIL_REPLY_TO"] = "orga@vernetzer.example"
+    client.post("/", data={"csrf_token": csrf_token(client.get("/").text),
+                           "email": "neu@example.org"})
+    [confirmation] = mailbox.to("neu@example.org")
+    assert confirmation["Auto-Submitted"] == "auto-generated"
+    assert confirmation["Date"].endswith("+0000")
+

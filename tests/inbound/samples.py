@@ -1,0 +1,176 @@
+"""Inbound mails shaped like the real ones: calendar replies as Gmail, Outlook, Apple
+and Thunderbird send them (from their documented iMIP formats: part layout, PRODID,
+ATTENDEE parameters, transfer encodings), a delivery status notification (RFC 3464)
+and an out-of-office reply (RFC 3834)."""
+
+import base64
+import quopri
+from datetime import UTC, datetime
+from email.utils import format_datetime, make_msgid
+
+ORGANIZER = "einladung@vernetzer.example"
+
+
+def _ics(prodid: str, uid: str, sequence: int, attendee: str, extra: str = "",
+         timezone: str = "") -> str:
+    lines = [
+        "BEGIN:VCALENDAR", f"PRODID:{prodid}", "VERSION:2.0", "METHOD:REPLY",
+        *([timezone] if timezone else []),
+        "BEGIN:VEVENT", "DTSTART:20261201T170000Z", "DTEND:20261201T190000Z",
+        "DTSTAMP:20261121T120000Z",
+        f"ORGANIZER;CN=Stadtteilvernetzer Stuttgart:mailto:{ORGANIZER}",
+        f"UID:{uid}", attendee, f"SEQUENCE:{sequence}", "STATUS:CONFIRMED",
+        "SUMMARY:Stadtteilvernetzer-Treffen", *([extra] if extra else []),
+        "END:VEVENT", "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _headers(sender: str, subject: str, content_type: str) -> str:
+    return (f"From: {sender}\r\nTo: Stadtteilvernetzer Stuttgart <{ORGANIZER}>\r\n"
+            f"Subject: {subject}\r\nDate: {format_datetime(datetime.now(UTC))}\r\n"
+            f"Message-ID: {make_msgid(domain='client.example')}\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: {content_type}\r\n\r\n")
+
+
+def gmail(uid: str, sequence: int, address: str, partstat: str = "ACCEPTED") -> bytes:
+    """Gmail: multipart/mixed (alternative of text, HTML and the 7bit text/calendar;
+    the same file as application/ics, base64, invite.ics)."""
+    ics = _ics("-//Google Inc//Google Calendar 70.9054//EN", uid, sequence,
+               f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};"
+               f"CN={address};X-NUM-GUESTS=0:mailto:{address}")
+    body = (_headers(f"Anna G <{address}>", f"Accepted: Einladung @ Tue Dec 1, 2026 ({address})",
+                     'multipart/mixed; boundary="mixed"')
+            + "--mixed\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+            + "--alt\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\n"
+            + f"{address} has accepted this invitation.\r\n"
+            + "--alt\r\nContent-Type: text/html; charset=\"UTF-8\"\r\n\r\n"
+            + f"<p>{address} has accepted this invitation.</p>\r\n"
+            + "--alt\r\nContent-Type: text/calendar; charset=\"UTF-8\"; method=REPLY\r\n"
+            + "Content-Transfer-Encoding: 7bit\r\n\r\n" + ics
+            + "--alt--\r\n--mixed\r\nContent-Type: application/ics; name=\"invite.ics\"\r\n"
+            + "Content-Disposition: attachment; filename=\"invite.ics\"\r\n"
+            + "Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(ics.encode()).decode().replace("\n", "\r\n")
+            + "--mixed--\r\n")
+    return body.encode()
+
+
+OUTLOOK_ZONE = "\r\n".join([
+    "BEGIN:VTIMEZONE", "TZID:W. Europe Standard Time",
+    "BEGIN:STANDARD", "DTSTART:16010101T030000", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100",
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10", "END:STANDARD",
+    "BEGIN:DAYLIGHT", "DTSTART:16010101T020000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200",
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3", "END:DAYLIGHT", "END:VTIMEZONE"])
+
+
+def outlook(uid: str, sequence: int, address: str, partstat: str = "DECLINED") -> bytes:
+    """Outlook / Exchange: multipart/alternative of text, HTML and a base64
+    text/calendar; its own Windows time zone; MAILTO in capitals; the address as
+    the user typed it (capitals)."""
+    shown = address.upper()
+    ics = _ics("Microsoft Exchange Server 2010", uid, sequence,
+               f"ATTENDEE;PARTSTAT={partstat};CN=Otto Outlook:MAILTO:{shown}",
+               extra="X-MICROSOFT-CDO-OWNERAPPTID:-1803238923", timezone=OUTLOOK_ZONE)
+    body = (_headers(f"Otto Outlook <{shown}>", "Abgelehnt: Einladung",
+                     'multipart/alternative; boundary="_000_outlook_"')
+            + "--_000_outlook_\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\nAbgelehnt\r\n"
+            + "--_000_outlook_\r\nContent-Type: text/html; charset=\"utf-8\"\r\n\r\n<p>Abgelehnt</p>\r\n"
+            + "--_000_outlook_\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=REPLY\r\n"
+            + "Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(ics.encode()).decode().replace("\n", "\r\n")
+            + "--_000_outlook_--\r\n")
+    return body.encode()
+
+
+def apple(uid: str, sequence: int, address: str, partstat: str = "TENTATIVE") -> bytes:
+    """Apple Calendar (iCloud): a quoted-printable text/calendar part with a name,
+    ATTENDEE with the EMAIL parameter, REQUEST-STATUS."""
+    ics = _ics("-//Apple Inc.//iPhone OS 17.1//EN", uid, sequence,
+               f"ATTENDEE;CN=Apfel Anna;CUTYPE=INDIVIDUAL;EMAIL={address};"
+               f"PARTSTAT={partstat}:mailto:{address}", extra="REQUEST-STATUS:2.0;Success")
+    body = (_headers(f"Apfel Anna <{address}>", "Vielleicht: Einladung",
+                     'multipart/alternative; boundary="Apple-Mail=_1"')
+            + "--Apple-Mail=_1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nVielleicht\r\n"
+            + "--Apple-Mail=_1\r\nContent-Type: text/calendar; charset=utf-8; method=REPLY; "
+            + "name=iCal-20261121-120000.ics\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + quopri.encodestring(ics.encode()).decode()
+            + "--Apple-Mail=_1--\r\n")
+    return body.encode()
+
+
+def thunderbird(uid: str, sequence: int, address: str, partstat: str = "ACCEPTED") -> bytes:
+    """Thunderbird (Lightning): multipart/mixed with text, an 8bit text/calendar and
+    invite.ics as application/ics; Europe/Berlin with its own VTIMEZONE."""
+    zone = "\r\n".join([
+        "BEGIN:VTIMEZONE", "TZID:Europe/Berlin", "BEGIN:DAYLIGHT", "TZOFFSETFROM:+0100",
+        "TZOFFSETTO:+0200", "TZNAME:CEST", "DTSTART:19700329T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3", "END:DAYLIGHT", "BEGIN:STANDARD",
+        "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "TZNAME:CET", "DTSTART:19701025T030000",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10", "END:STANDARD", "END:VTIMEZONE"])
+    ics = _ics("-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN", uid, sequence,
+               f"ATTENDEE;RSVP=TRUE;PARTSTAT={partstat};ROLE=REQ-PARTICIPANT;"
+               f"CUTYPE=INDIVIDUAL;CN=Thea Thunder:mailto:{address}",
+               extra="X-MOZ-RECEIVED-SEQUENCE:1", timezone=zone)
+    body = (_headers(f"Thea Thunder <{address}>", "Zugesagt: Einladung",
+                     'multipart/mixed; boundary="------------tb"')
+            + "--------------tb\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+            + "Thea Thunder hat Ihre Einladung angenommen.\r\n"
+            + "--------------tb\r\nContent-Type: text/calendar; charset=UTF-8; method=REPLY\r\n"
+            + "Content-Transfer-Encoding: 8bit\r\n\r\n" + ics
+            + "--------------tb\r\nContent-Type: application/ics; name=\"invite.ics\"\r\n"
+            + "Content-Disposition: attachment; filename=\"invite.ics\"\r\n"
+            + "Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(ics.encode()).decode().replace("\n", "\r\n")
+            + "--------------tb--\r\n")
+    return body.encode()
+
+
+def forged(uid: str, sequence: int, victim: str) -> bytes:
+    """A REPLY from someone else's address claiming to answer for ``victim``."""
+    return gmail(uid, sequence, victim).replace(f"From: Anna G <{victim}>".encode(),
+                                                b"From: Mallory <mallory@example.org>")
+
+
+def malformed_calendar() -> bytes:
+    return (_headers("Anna <anna@example.org>", "Accepted",
+                     'text/calendar; charset="UTF-8"; method=REPLY')
+            + "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nDTSTART:kein-datum\r\n").encode()
+
+
+def dsn(recipient: str, envelope_to: str, original_message_id: str, *, action="failed",
+        status="5.1.1") -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one."""
+    return (f"From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\n"
+            f"To: {envelope_to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"Date: {format_datetime(datetime.now(UTC))}\r\n"
+            f"Message-ID: {make_msgid(domain='mx.example.org')}\r\n"
+            "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+            "--dsn\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+            "I'm sorry to have to inform you that your message could not be delivered.\r\n"
+            "--dsn\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.org\r\nArrival-Date: Sat, 21 Nov 2026 12:00:00 +0100\r\n\r\n"
+            f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+            f"Action: {action}\r\nStatus: {status}\r\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+            "--dsn\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+            f"From: Stadtteilvernetzer Stuttgart <vernetzer@localhost>\r\nTo: {recipient}\r\n"
+            f"Subject: Einladung\r\nMessage-ID: {original_message_id}\r\n\r\n"
+            "--dsn--\r\n").encode()
+
+
+def out_of_office(sender: str) -> bytes:
+    return (_headers(sender, "Abwesenheitsnotiz: Einladung", "text/plain; charset=utf-8")
+            .replace("MIME-Version", "Auto-Submitted: auto-replied\r\nMIME-Version")
+            + "Ich bin bis zum 30. November nicht im Büro.\r\n").encode()
+
+
+def person(sender: str) -> bytes:
+    return (_headers(sender, "Frage zum Treffen", "text/plain; charset=utf-8")
+            + "Hallo, gibt es dort einen Aufzug?\r\n").encode()
+
+
+def huge(sender: str, size: int) -> bytes:
+    return (_headers(sender, "Fotos vom Treffen", "text/plain; charset=utf-8")
+            + ("x" * 998 + "\r\n") * (size // 1000)).encode()

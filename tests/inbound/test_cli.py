@@ -1,0 +1,40 @@
+"""``flask inbound``: one mail from standard input, as a mail server's pipe delivers
+it. Exit 0 once the mail is handled or kept; a usage error without a mail."""
+
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.inbound.models import InboundMail
+from app.subscriptions.models import Subscriber, SubscriberStatus
+from tests.subscriptions.test_cli import write
+
+
+def test_a_mail_to_the_unsubscribe_address_unsubscribes(app, runner, tmp_path, mailbox):
+    path = write(tmp_path, b"email\nmailer@example.org\n")
+    runner.invoke(args=["subscribers", "import", str(path), "--apply", "--confirm-by-mail"])
+    [confirmation] = mailbox.to("mailer@example.org")
+    mailto = confirmation["List-Unsubscribe"].split("<mailto:")[1].rstrip(">")
+    address, query = mailto.split("?subject=")
+    reply = (f"From: mailer@example.org\r\nTo: {address}\r\nSubject: {unquote(query)}\r\n"
+             "Message-ID: <r1@client.example>\r\n\r\n").encode()
+    forged = (b"From: mailer@example.org\r\nTo: abmelden@localhost\r\nSubject: unsubscribe\r\n"
+              b"Message-ID: <f1@client.example>\r\n\r\n")
+    kept = runner.invoke(args=["inbound"], input=forged)
+    assert kept.exit_code == 0 and kept.output.startswith("kept (unsubscribe)")
+    with app.app_context():
+        assert db.session.scalar(sa.select(Subscriber.status)) != SubscriberStatus.UNSUBSCRIBED
+    result = runner.invoke(args=["inbound"], input=reply)
+    assert result.exit_code == 0 and result.output.startswith("handled (unsubscribe)")
+    assert runner.invoke(args=["inbound"], input=reply).output.strip() == "already received"
+    with app.app_context():
+        person = db.session.scalar(sa.select(Subscriber))
+        assert person.status == SubscriberStatus.UNSUBSCRIBED
+        assert person.consents[-1].source == "mail"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(InboundMail)) == 2
+
+
+def test_no_mail_is_a_usage_error(runner):
+    result = runner.invoke(args=["inbound"], input=b"")
+    assert result.exit_code == 2 and "no mail on standard input" in result.output
