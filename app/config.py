@@ -85,6 +85,7 @@ DEFAULTS = {
     "MEETING_NO_REPEAT": 12,
     "SIGNIN_LINK_MAX_AGE": 15 * 60,
     "SIGNIN_MAILS_PER_ADDRESS": "5/hour",
+    "SIGNIN_MAILS_PER_IP": "10/hour",  # counted apart from sign-ups: purposes never share
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Pages.
@@ -216,7 +217,8 @@ def check(config) -> None:
                                             and config["INBOUND_IMAP_PASSWORD"]):
         raise SettingsError("INBOUND_IMAP_USER", "and FLASK_INBOUND_IMAP_PASSWORD are needed "
                                                  "with FLASK_INBOUND_IMAP_HOST")
-    for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS"):
+    for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS",
+                 "SIGNIN_MAILS_PER_IP"):
         _rate(config, name)
     try:
         storage_from_string(str(config["RATELIMIT_STORAGE_URI"]))

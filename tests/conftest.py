@@ -273,3 +273,16 @@ def sign_in(client, runner, mailbox):
         return link
 
     return sign_in_as
+
+
+def venue_in(district: str) -> int:
+    """The ID of a venue in ``district`` (made once), for meetings to be announced."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.meetings import venues
+    from app.meetings.models import Venue
+
+    found = db.session.scalar(sa.select(Venue.id).where(Venue.district == district))
+    return found or venues.add_venue(actor="test", name=f"Bürgerhaus {district}",
+                                     address=f"Marktplatz 1, {district}", district=district).id

@@ -316,6 +316,33 @@ def recipients_about(meeting_id: int, kinds, *, delivered_only: bool = False,
     return query
 
 
+def last_errors(subscriber_ids) -> dict[int, tuple[str, object]]:
+    """Per recipient: the SMTP answer of their latest failed mail, and when."""
+    if not subscriber_ids:
+        return {}
+    latest = (sa.select(sa.func.max(OutboxMessage.id))
+              .where(OutboxMessage.subscriber_id.in_(list(subscriber_ids)),
+                     OutboxMessage.status == OutboxStatus.FAILED)
+              .group_by(OutboxMessage.subscriber_id))
+    return {subscriber_id: (error, at) for subscriber_id, error, at in db.session.execute(
+        sa.select(OutboxMessage.subscriber_id, OutboxMessage.last_error,
+                  OutboxMessage.created_at).where(OutboxMessage.id.in_(latest)))}
+
+
+def history(subscriber_id: int, limit: int = 20) -> list[OutboxMessage]:
+    """A recipient's latest mails, newest first."""
+    return list(db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.subscriber_id == subscriber_id)
+        .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def first_queued_about(meeting_id: int, kinds):
+    """When the first live (not dropped) mail of ``kinds`` about a meeting was queued."""
+    return db.session.scalar(sa.select(sa.func.min(OutboxMessage.created_at)).where(
+        OutboxMessage.meeting_id == meeting_id, OutboxMessage.kind.in_(kinds),
+        OutboxMessage.status != OutboxStatus.DROPPED))
+
+
 def bounced(codes) -> bool:
     """A bounce that came back later as mail (a DSN) for the mail with one of
     ``codes`` (its envelope tag or Message-ID): counts once as a hard bounce of its

@@ -18,6 +18,7 @@ def kind_label(kind: str) -> str:
         "signin": _("Sign-in links"), "invitation": _("Invitations"),
         "update": _("Updates"), "reminder": _("Reminders"),
         "cancellation": _("Cancellations"), "announcement": _("Topic announcements"),
+        "test": _("Test mails"), "again": _("Settings links after a second sign-up"),
     }
     return labels.get(kind, kind)
 

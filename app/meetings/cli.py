@@ -24,43 +24,33 @@ def _run(action):
     return result
 
 
-def _explain(proposal) -> str:
-    kind = _("inner district") if proposal.kind == "inner" else _("outer district")
-    parts = [_("never visited before") if proposal.last_visit is None
-             else _("last visited %(day)s", day=proposal.last_visit.isoformat())]
-    if proposal.alternates:
-        parts.append(_("%(kind)s after %(previous)s", kind=kind, previous=proposal.previous))
-    else:
-        parts.append(kind)
-    parts.append(_("has a venue") if proposal.venue_id else _("no venue yet"))
-    skipped = {}
-    for day, reason in proposal.skipped:
-        if reason != "past":
-            skipped.setdefault(reason, []).append(day.isoformat())
-    for reason, days in skipped.items():
-        parts.append(_("%(reason)s on %(days)s", reason=reason, days=", ".join(sorted(days))))
-    return "; ".join(parts)
-
-
 @meetings.command("plan")
 @click.argument("year", type=int)
 @click.option("--apply", "do_apply", is_flag=True, help="Save the proposal as drafts.")
 def plan(year, do_apply):
-    """Propose YEAR's four meetings, one per quarter, rotating fairly through the districts."""
-    proposals, unplanned = _run(lambda: service.plan(year))
+    """Propose YEAR's four meetings, one per quarter, rotating fairly through the
+    districts. Quarters that have their meeting already get no proposal."""
+    proposals, unplanned, planned = _run(lambda: service.plan(year))
     if not holidays_bw.school_holidays_known(year):
         click.echo(_("Note: the school holidays of %(year)d are not known yet.", year=year))
     date_title, district_title, why_title = _("Date"), _("District"), _("Why")
     click.echo(f"   {date_title:<16} {district_title:<15} {why_title}")
+    for quarter, meeting in sorted(planned.items()):
+        click.echo(f"Q{quarter} {local_text(meeting.start_at):<16} {meeting.district:<15} "
+                   + _("planned already (meeting %(id)d)", id=meeting.id))
     for p in proposals:
-        click.echo(f"Q{p.quarter} {local_text(p.start):<16} {p.district:<15} {_explain(p)}")
+        click.echo(f"Q{p.quarter} {local_text(p.start):<16} {p.district:<15} "
+                   f"{service.explain(p)}")
     for quarter in unplanned:
         click.echo(_("Q%(quarter)d: no free date", quarter=quarter))
-    if do_apply:
-        created = _run(lambda: service.apply_plan(proposals, actor=CLI))
+    if not do_apply:
+        click.echo(_("Nothing changed (use --apply to save the drafts)."))
+        return
+    created = _run(lambda: service.apply_plan(year, actor=CLI))
+    if created:
         click.echo(_("saved as drafts: %(ids)s", ids=", ".join(str(m.id) for m in created)))
     else:
-        click.echo(_("Nothing changed (use --apply to save the drafts)."))
+        click.echo(_("Nothing new to save: every quarter has its meeting."))
 
 
 @meetings.command("list")
@@ -92,13 +82,20 @@ def _times(start, end):
 @click.option("--description", help="Markdown")
 @click.option("--workshop", is_flag=True, help="The annual NetzWerkStatt (with registration).")
 @click.option("--capacity", help="Places (workshop)")
-def create(district, start, end, venue_id, topic, description, workshop, capacity):
+@click.option("--host", "host_organisation", help="The hosting organisation")
+@click.option("--host-contact", help="Its contact person")
+@click.option("--same-evening", is_flag=True,
+              help="Save even if another meeting is on the same evening.")
+def create(district, start, end, venue_id, topic, description, workshop, capacity,
+           host_organisation, host_contact, same_evening):
     """Create a draft meeting; prints its ID on the last line."""
     def action():
         begin, finish = _times(start, end)
         return service.create(actor=CLI, start=begin, end=finish, district=district,
                               venue_id=venue_id, topic=topic, description=description,
-                              kind="workshop" if workshop else "meeting", capacity=capacity)
+                              kind="workshop" if workshop else "meeting", capacity=capacity,
+                              host_organisation=host_organisation, host_contact=host_contact,
+                              allow_same_evening=same_evening)
 
     click.echo(_run(action).id)
 
@@ -119,8 +116,13 @@ def announce(meeting_id):
 @click.option("--venue", "venue_id")
 @click.option("--topic")
 @click.option("--description")
-def update(meeting_id, start, end, district, venue_id, topic, description):
-    """Change time, place, topic or description of a meeting."""
+@click.option("--host", "host_organisation")
+@click.option("--host-contact")
+@click.option("--same-evening", is_flag=True,
+              help="Save even if another meeting is on the same evening.")
+def update(meeting_id, start, end, district, venue_id, topic, description, host_organisation,
+           host_contact, same_evening):
+    """Change time, place, topic, description or hosts of a meeting."""
     def action():
         changes = {}
         if start:
@@ -128,13 +130,24 @@ def update(meeting_id, start, end, district, venue_id, topic, description):
         if end:
             changes["end"] = parse_local(end, "--end")
         for key, value in (("district", district), ("venue_id", venue_id), ("topic", topic),
-                           ("description", description)):
+                           ("description", description),
+                           ("host_organisation", host_organisation),
+                           ("host_contact", host_contact)):
             if value is not None:
                 changes[key] = value
-        return service.update(service.get(meeting_id), actor=CLI, **changes)
+        return service.update(service.get(meeting_id), actor=CLI,
+                              allow_same_evening=same_evening, **changes)
 
     meeting = _run(action)
     click.echo(f"updated: {meeting.id} (sequence {meeting.sequence})")
+
+
+@meetings.command("delete")
+@click.argument("meeting_id")
+def delete(meeting_id):
+    """Delete a draft (an announced meeting is cancelled instead)."""
+    _run(lambda: service.delete_draft(service.get(meeting_id), actor=CLI))
+    click.echo(f"deleted: {meeting_id}")
 
 
 @meetings.command("cancel")

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     SelectField,
     StringField,
     SubmitField,
@@ -21,22 +22,44 @@ class MeetingForm(FlaskForm):
     venue_id = SelectField(_l("Venue"), validate_choice=False)
     topic = StringField(_l("Topic"), render_kw={"maxlength": 200})
     description = TextAreaField(_l("Description (Markdown)"), render_kw={"rows": 6})
+    host_organisation = StringField(_l("Host organisation"), render_kw={"maxlength": 150})
+    host_contact = StringField(_l("Contact person of the host (organisers only)"),
+                               render_kw={"maxlength": 300})
     notes = TextAreaField(_l("Notes for organisers"), render_kw={"rows": 3})
+    same_evening_ok = BooleanField(_l("Yes, two meetings on this evening are intended"))
     submit = SubmitField(_l("Save"))
 
 
 class CancelForm(FlaskForm):
-    reason = StringField(_l("Reason for the cancellation"), render_kw={"maxlength": 500,
-                                                                     "required": True})
+    reason = StringField(_l("Reason for the cancellation (public: shown on the meeting's "
+                            "page and in the cancellation mail)"),
+                         render_kw={"maxlength": 500, "required": True})
     submit = SubmitField(_l("Cancel the meeting"))
+
+
+class DeleteForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, delete this draft for good"))
+    submit = SubmitField(_l("Delete the draft"))
 
 
 class AnnouncementForm(FlaskForm):
     subject = StringField(_l("Subject"), render_kw={"maxlength": 200, "required": True})
     body = TextAreaField(_l("Text (Markdown)"), render_kw={"rows": 10, "required": True})
-    send_at = StringField(_l("Send at (empty: now)"), render_kw={"type": "datetime-local"})
-    preview = SubmitField(_l("Preview"))
-    submit = SubmitField(_l("Schedule"))
+    send_at = StringField(_l("Send at (empty: right after you confirm)"),
+                          render_kw={"type": "datetime-local"})
+    submit = SubmitField(_l("Show the preview"))
+
+
+class ScheduleForm(FlaskForm):
+    announce_meeting = BooleanField(_l("Announce the meeting too (it is still a draft)"))
+    same_hour_ok = BooleanField(_l("The announcement and the invitation may arrive within "
+                                   "the same hour"))
+    submit = SubmitField(_l("Confirm and schedule"))
+
+
+class PlanForm(FlaskForm):
+    year = HiddenField()
+    submit = SubmitField(_l("Save the proposal as drafts"))
 
 
 class VenueForm(FlaskForm):

@@ -33,6 +33,9 @@ from . import calendar, rsvp
 from .models import Announcement, AnnouncementStatus, Meeting, MeetingStatus
 
 BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
+# An announcement and the invitation of its meeting are never this close together,
+# unless the organiser chose so (``Announcement.same_hour_ok``).
+APART = timedelta(hours=1)
 INVITED = rsvp.INVITED  # kinds that put the meeting into someone's calendar
 MEETING_KINDS = ("invitation", "update", "reminder", "cancellation")
 
@@ -90,13 +93,35 @@ def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
         key=lambda subscriber: f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}")
 
 
-def _due_meetings(now, horizon) -> list[Meeting]:
-    """Announced meetings starting between now and ``horizon``. Locked (PostgreSQL): a
-    meeting another worker is queueing for, or an organiser is changing, is skipped."""
-    return list(db.session.scalars(
-        sa.select(Meeting).where(Meeting.status == MeetingStatus.ANNOUNCED,
-                                 Meeting.start_at > now, Meeting.start_at <= horizon)
-        .with_for_update(skip_locked=True)))
+def _announced_near(now) -> sa.Select:
+    """IDs of meetings with an announcement going out or gone out within an hour of
+    ``now`` that is to stay apart from the invitation."""
+    return sa.select(Announcement.meeting_id).where(
+        Announcement.status.in_((AnnouncementStatus.SCHEDULED, AnnouncementStatus.SENT)),
+        Announcement.same_hour_ok.is_(False),
+        sa.func.coalesce(Announcement.sent_at, Announcement.send_at) > now - APART,
+        sa.func.coalesce(Announcement.sent_at, Announcement.send_at) < now + APART)
+
+
+def _due_meetings(now, horizon, *, apart: bool = False) -> list[Meeting]:
+    """Announced meetings starting between now and ``horizon`` (with ``apart``, not
+    those announced within the hour). Locked (PostgreSQL): a meeting another worker
+    is queueing for, or an organiser is changing, is skipped."""
+    query = sa.select(Meeting).where(Meeting.status == MeetingStatus.ANNOUNCED,
+                                     Meeting.start_at > now, Meeting.start_at <= horizon)
+    if apart:
+        query = query.where(Meeting.id.not_in(_announced_near(now)))
+    return list(db.session.scalars(query.with_for_update(skip_locked=True)))
+
+
+def invitation_time(meeting: Meeting, now=None):
+    """When the invitations to ``meeting`` went out (the first), or will go out once
+    it is announced."""
+    sent = outbox.first_queued_about(meeting.id, ("invitation",))
+    if sent is not None:
+        return sent
+    due = meeting.start_at - timedelta(days=current_app.config["INVITE_BEFORE_DAYS"])
+    return max(now or utcnow(), due)
 
 
 def _queue_due(kind: str, days_setting: str, recipients, now, limit) -> int:
@@ -106,7 +131,7 @@ def _queue_due(kind: str, days_setting: str, recipients, now, limit) -> int:
     now = now or utcnow()
     horizon = now + timedelta(days=current_app.config[days_setting])
     count = 0
-    for meeting in _due_meetings(now, horizon):
+    for meeting in _due_meetings(now, horizon, apart=kind == "invitation"):
         query = recipients(meeting)
         if limit:
             query = query.limit(limit - count)
@@ -156,11 +181,14 @@ def meeting_cancelled(meeting: Meeting) -> int:
 
 
 def queue_announcements(now=None) -> int:
-    """Send each scheduled announcement whose time has come to every active subscriber."""
+    """Send each scheduled announcement whose time has come to every active subscriber;
+    only ever about an announced meeting (scheduling makes sure, and cancelling a
+    meeting withdraws its announcements)."""
     now = now or utcnow()
     count = 0
-    for announcement in db.session.scalars(sa.select(Announcement).where(
-            Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now)
+    for announcement in db.session.scalars(sa.select(Announcement).join(Meeting).where(
+            Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now,
+            Meeting.status == MeetingStatus.ANNOUNCED)
             .with_for_update(skip_locked=True)):
         meeting = announcement.meeting
         mail = ListMail("announcement", announcement.subject,

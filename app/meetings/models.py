@@ -59,7 +59,10 @@ class Meeting(db.Model):
     topic: Mapped[str | None] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)  # Markdown
     organiser_notes: Mapped[str | None] = mapped_column(sa.Text)
-    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))  # shown publicly
+    # Who hosts this meeting: the organisation and its contact person (organisers only).
+    host_organisation: Mapped[str | None] = mapped_column(sa.String(150))
+    host_contact: Mapped[str | None] = mapped_column(sa.String(300))
     uid: Mapped[str] = mapped_column(sa.String(200), unique=True)
     sequence: Mapped[int] = mapped_column(default=0)
     # NetzWerkStatt only: places, and whether people may register.
@@ -75,13 +78,18 @@ class Meeting(db.Model):
 
 
 class AnnouncementStatus(enum.StrEnum):
-    SCHEDULED = "scheduled"
+    DRAFT = "draft"  # written and previewed, not confirmed: never sent
+    SCHEDULED = "scheduled"  # confirmed: goes out at ``send_at``
     SENT = "sent"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # withdrawn before it went out
 
 
 class Announcement(db.Model):
-    """A topic announcement for a meeting, sent to all active subscribers when due."""
+    """A topic announcement for a meeting, sent to all active subscribers when due.
+
+    Only a confirmed (scheduled) announcement of an announced meeting is ever sent;
+    a change puts it back to a draft that must be confirmed again.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(
@@ -90,9 +98,11 @@ class Announcement(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)  # Markdown
     status: Mapped[AnnouncementStatus] = mapped_column(
-        enum_column(AnnouncementStatus), default=AnnouncementStatus.SCHEDULED
+        enum_column(AnnouncementStatus), default=AnnouncementStatus.DRAFT
     )
     send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The organiser chose to send it within an hour of the meeting's invitation.
+    same_hour_ok: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_by: Mapped[str] = mapped_column(sa.String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -66,12 +66,16 @@ def _aware(day: date, clock: time) -> datetime:
 
 def plan_year(year: int, history: Sequence[PastMeeting], districts: Sequence[District],
               venues: Mapping[str, int], rules: Rules, blocked: Mapping[date, str],
-              today: date) -> tuple[list[Proposal], list[int]]:
-    """Return the proposals and the quarters for which no date was free."""
+              today: date, planned_quarters: frozenset[int] | set[int] = frozenset()
+              ) -> tuple[list[Proposal], list[int]]:
+    """Return the proposals and the quarters for which no date was free; quarters in
+    ``planned_quarters`` have their meeting already and get none."""
     kinds = {d.name: d.kind for d in districts}
     past = sorted(history, key=lambda m: m.day)
     proposals, unplanned = [], []
     for quarter in (1, 2, 3, 4):
+        if quarter in planned_quarters:
+            continue
         skipped = []
         day = None
         for candidate in _candidate_days(year, quarter, rules.weekday):

@@ -20,9 +20,14 @@ from ..shared.timeutil import local, local_text
 from ..shared.urls import mail_domain
 from ..shared.validation import clean_district, clean_text
 from . import holidays_bw, invitations, planner, venues
-from .models import Meeting, MeetingKind, MeetingStatus, Venue
+from .models import Announcement, AnnouncementStatus, Meeting, MeetingKind, MeetingStatus, Venue
 
 MAX_DURATION = timedelta(hours=14)
+
+
+class SameEvening(UserError):
+    """Another meeting takes place on the same evening; saved only when the organiser
+    confirms it (``allow_same_evening``)."""
 
 
 def find(meeting_id) -> Meeting | None:
@@ -62,31 +67,64 @@ def _check(start, end, district, venue, now) -> None:
                              district=district))
 
 
+def on_same_evening(start, *, besides: Meeting | None = None) -> Meeting | None:
+    """Another meeting (not cancelled) on the same local day as ``start``."""
+    day = local(start).date()
+    query = sa.select(Meeting).where(
+        Meeting.status != MeetingStatus.CANCELLED,
+        Meeting.start_at >= start - timedelta(days=1), Meeting.start_at <= start + timedelta(days=1))
+    if besides is not None:
+        query = query.where(Meeting.id != besides.id)
+    return next((m for m in db.session.scalars(query) if local(m.start_at).date() == day), None)
+
+
+def _check_evening(start, besides, allowed: bool) -> None:
+    other = None if allowed else on_same_evening(start, besides=besides)
+    if other is not None:
+        raise SameEvening(_(
+            "On the same evening there is already a meeting: %(when)s in %(district)s. "
+            "Save anyway only if two meetings on one evening are intended.",
+            when=local_text(other.start_at), district=other.district))
+
+
+def _hosts(host_organisation, host_contact) -> dict:
+    return {"host_organisation": clean_text(host_organisation, 150, _("Host organisation")),
+            "host_contact": clean_text(host_contact, 300, _("Contact person of the host"))}
+
+
 def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
            description=None, notes=None, kind=MeetingKind.MEETING, capacity=None,
+           host_organisation=None, host_contact=None, allow_same_evening=False,
            now=None) -> Meeting:
-    """A new draft meeting. ``start``/``end`` are aware datetimes."""
+    """A new draft meeting. ``start``/``end`` are aware datetimes. A second meeting
+    on one evening raises ``SameEvening`` unless ``allow_same_evening``."""
     venue = _venue(venue_id)
     district = clean_district(district) or (venue.district if venue else None)
     if district is None:
         raise UserError(_("Please choose the district of the meeting."))
     _check(start, end, district, venue, now or utcnow())
+    hosts = _hosts(host_organisation, host_contact)
+    _check_evening(start, None, allow_same_evening)
     meeting = Meeting(
         kind=MeetingKind(kind), start_at=start, end_at=end, district=district, venue=venue,
         topic=clean_text(topic, 200, _("Topic")), description=(description or "").strip() or None,
-        organiser_notes=(notes or "").strip() or None,
+        organiser_notes=(notes or "").strip() or None, **hosts,
         capacity=validation.capacity(capacity), uid=f"{uuid.uuid4()}@{mail_domain()}",
     )
     db.session.add(meeting)
     db.session.flush()
     audit.record(actor, "meeting.create", f"meeting {meeting.id}", start=local_text(start),
-                 district=district, venue=venue.name if venue else None, topic=meeting.topic)
+                 district=district, venue=venue.name if venue else None, topic=meeting.topic,
+                 host=meeting.host_organisation)
     return meeting
 
 
-def update(meeting: Meeting, *, actor: str, now=None, **changes) -> Meeting:
+def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
+           **changes) -> Meeting:
     """Change what is given in ``changes`` (start, end, district, venue_id, topic,
-    description, notes). Time or place changes raise the sequence."""
+    description, notes, host_organisation, host_contact). Time or place changes
+    raise the sequence; moving onto another meeting's evening raises ``SameEvening``
+    unless ``allow_same_evening``."""
     if meeting.status == MeetingStatus.CANCELLED:
         raise UserError(_("A cancelled meeting cannot be changed."))
     if meeting.status == MeetingStatus.HELD:
@@ -99,12 +137,19 @@ def update(meeting: Meeting, *, actor: str, now=None, **changes) -> Meeting:
     _check(start, end, district, venue, now or utcnow())
     topic = (clean_text(changes["topic"], 200, _("Topic")) if "topic" in changes
              else meeting.topic)
+    hosts = _hosts(changes.get("host_organisation", meeting.host_organisation),
+                   changes.get("host_contact", meeting.host_contact))
+    if local(start).date() != local(meeting.start_at).date():
+        _check_evening(start, meeting, allow_same_evening)
     moved = (start, end, district, venue) != (meeting.start_at, meeting.end_at,
                                              meeting.district, meeting.venue)
     before = {"start": local_text(meeting.start_at), "district": meeting.district,
-              "venue": meeting.venue.name if meeting.venue else None, "topic": meeting.topic}
+              "venue": meeting.venue.name if meeting.venue else None, "topic": meeting.topic,
+              "host": meeting.host_organisation}
     meeting.start_at, meeting.end_at, meeting.district, meeting.venue = start, end, district, venue
     meeting.topic = topic
+    meeting.host_organisation, meeting.host_contact = (hosts["host_organisation"],
+                                                       hosts["host_contact"])
     if "description" in changes:
         meeting.description = (changes["description"] or "").strip() or None
     if "notes" in changes:
@@ -115,16 +160,21 @@ def update(meeting: Meeting, *, actor: str, now=None, **changes) -> Meeting:
             invitations.meeting_changed(meeting)
     audit.record(actor, "meeting.update", f"meeting {meeting.id}", before=before,
                  after={"start": local_text(start), "district": district,
-                        "venue": venue.name if venue else None, "topic": topic})
+                        "venue": venue.name if venue else None, "topic": topic,
+                        "host": hosts["host_organisation"]})
     return meeting
 
 
 def announce(meeting: Meeting, *, actor: str, now=None) -> Meeting:
-    """Publish a draft: from now on invitations go out on schedule."""
+    """Publish a draft: from now on invitations go out on schedule. Its data must be
+    complete: a time still ahead and a venue (the "where" of every invitation)."""
     if meeting.status != MeetingStatus.DRAFT:
         raise UserError(_("Only a draft can be announced."))
     if meeting.start_at <= (now or utcnow()):
         raise UserError(_("The meeting cannot be in the past."))
+    if meeting.venue is None:
+        raise UserError(_("Please choose the venue before announcing the meeting: "
+                          "every invitation says where it takes place."))
     meeting.status = MeetingStatus.ANNOUNCED
     meeting.sequence += 1
     audit.record(actor, "meeting.announce", f"meeting {meeting.id}")
@@ -132,19 +182,38 @@ def announce(meeting: Meeting, *, actor: str, now=None) -> Meeting:
 
 
 def cancel(meeting: Meeting, *, actor: str, reason: str | None) -> Meeting:
+    """Cancel an announced meeting. The reason is public: it stands on the meeting's
+    page and in the cancellation mail. Announcements not sent yet are withdrawn."""
+    if meeting.status == MeetingStatus.DRAFT:
+        raise UserError(_("A draft is not cancelled but deleted: nobody has heard of it."))
     if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.HELD):
         raise UserError(_("This meeting cannot be cancelled any more."))
     reason = clean_text(reason, 500, _("Reason"))
     if not reason:
         raise UserError(_("Please give a reason for the cancellation."))
-    was_announced = meeting.status == MeetingStatus.ANNOUNCED
     meeting.status = MeetingStatus.CANCELLED
     meeting.cancel_reason = reason
     meeting.sequence += 1
-    if was_announced:
-        invitations.meeting_cancelled(meeting)
+    invitations.meeting_cancelled(meeting)
+    db.session.execute(sa.update(Announcement).where(
+        Announcement.meeting_id == meeting.id,
+        Announcement.status.in_((AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED)))
+        .values(status=AnnouncementStatus.CANCELLED))
     audit.record(actor, "meeting.cancel", f"meeting {meeting.id}", reason=reason)
     return meeting
+
+
+def delete_draft(meeting: Meeting, *, actor: str) -> None:
+    """Delete a draft and, with it (the database cascades), its announcements: nobody
+    has heard of it, so nothing is sent and nothing public remains. The audit log
+    keeps what it was."""
+    if meeting.status != MeetingStatus.DRAFT:
+        raise UserError(_("Only a draft can be deleted; an announced meeting is cancelled."))
+    audit.record(actor, "meeting.delete", f"meeting {meeting.id}",
+                 start=local_text(meeting.start_at), district=meeting.district,
+                 topic=meeting.topic)
+    db.session.delete(meeting)
+    db.session.flush()
 
 
 def next_announced(now=None) -> Meeting | None:
@@ -160,32 +229,67 @@ def upcoming_and_recent(limit: int = 200) -> list[Meeting]:
         sa.select(Meeting).order_by(Meeting.start_at.desc()).limit(limit)))
 
 
+def _quarter(day: date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
 def plan(year: int, *, today: date | None = None, rules: planner.Rules | None = None):
-    """The planner's proposal for ``year`` from the meetings held or planned so far."""
+    """The planner's proposal for ``year`` from the meetings held or planned so far:
+    ``(proposals, unplanned quarters, {quarter: meeting already planned})``. A quarter
+    that has a meeting (not cancelled) gets no proposal, so planning again adds nothing."""
     if not 2000 <= year <= 2200:
         raise UserError(_("Please give a year such as 2027."))
     today = today or local(utcnow()).date()
-    history = [
-        planner.PastMeeting(local(start).date(), district)
-        for start, district in db.session.execute(
-            sa.select(Meeting.start_at, Meeting.district)
-            .where(Meeting.status != MeetingStatus.CANCELLED,
-                   Meeting.kind == MeetingKind.MEETING))
-    ]
+    meetings = list(db.session.scalars(
+        sa.select(Meeting).where(Meeting.status != MeetingStatus.CANCELLED,
+                                 Meeting.kind == MeetingKind.MEETING)
+        .order_by(Meeting.start_at)))
+    history = [planner.PastMeeting(local(m.start_at).date(), m.district) for m in meetings]
+    planned = {}
+    for meeting in meetings:
+        day = local(meeting.start_at).date()
+        if day.year == year:
+            planned.setdefault(_quarter(day), meeting)
     if rules is None:
         config = current_app.config
         rules = planner.Rules(weekday=config["MEETING_WEEKDAY"],
                               start=time.fromisoformat(config["MEETING_START"]),
                               end=time.fromisoformat(config["MEETING_END"]),
                               no_repeat=config["MEETING_NO_REPEAT"])
-    return planner.plan_year(year, history, all_districts(), venues.venue_by_district(),
-                             rules, holidays_bw.blocked_days(year), today)
+    proposals, unplanned = planner.plan_year(
+        year, history, all_districts(), venues.venue_by_district(), rules,
+        holidays_bw.blocked_days(year), today, planned_quarters=set(planned))
+    return proposals, unplanned, planned
 
 
-def apply_plan(proposals, *, actor: str) -> list[Meeting]:
-    """Save the proposals as drafts."""
-    return [create(actor=actor, start=p.start, end=p.end, district=p.district,
-                   venue_id=p.venue_id) for p in proposals]
+def apply_plan(year: int, *, actor: str, today: date | None = None) -> list[Meeting]:
+    """Save ``year``'s proposal as drafts, computed afresh: quarters planned in the
+    meantime (a second click, a second organiser) get nothing new."""
+    proposals, _unplanned, _planned = plan(year, today=today)
+    created = [create(actor=actor, start=p.start, end=p.end, district=p.district,
+                      venue_id=p.venue_id, allow_same_evening=True) for p in proposals]
+    audit.record(actor, "meeting.plan", None, year=year, created=len(created))
+    return created
+
+
+def explain(proposal: planner.Proposal) -> str:
+    """Why the planner proposes this date and district, in words for people."""
+    kind = _("inner district") if proposal.kind == "inner" else _("outer district")
+    parts = [_("never visited before") if proposal.last_visit is None
+             else _("last visited %(day)s", day=proposal.last_visit.strftime("%d.%m.%Y"))]
+    if proposal.alternates:
+        parts.append(_("%(kind)s after %(previous)s", kind=kind, previous=proposal.previous))
+    else:
+        parts.append(kind)
+    parts.append(_("has a venue") if proposal.venue_id else _("no venue yet"))
+    skipped = {}
+    for day, reason in proposal.skipped:
+        if reason != "past":
+            skipped.setdefault(reason, []).append(day)
+    for reason, days in skipped.items():
+        parts.append(_("%(reason)s on %(days)s", reason=reason,
+                       days=", ".join(d.strftime("%d.%m.%Y") for d in sorted(days))))
+    return "; ".join(parts)
 
 
 def mark_held(now=None) -> int:

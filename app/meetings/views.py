@@ -11,20 +11,39 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from ..delivery import outbox
+from ..extensions import talisman
 from ..shared import markup
+from ..shared.database import utcnow
 from ..shared.districts import all_districts
 from ..shared.errors import UserError
 from ..shared.forms import ButtonForm, district_choices
-from ..shared.timeutil import local_text, parse_local
+from ..shared.timeutil import local, local_text, parse_local
 from ..shared.web import attempt, organiser_required
 from ..subscriptions.mails import calendar_links
-from . import announcements, calendar, rsvp, venues
+from . import announcements, calendar, holidays_bw, rsvp, venues
 from . import services as meetings
-from .forms import AnnouncementForm, CancelForm, MeetingForm, RsvpForm, VenueForm
-from .models import AnswerSource, Meeting, MeetingStatus
+from .forms import (
+    AnnouncementForm,
+    CancelForm,
+    DeleteForm,
+    MeetingForm,
+    PlanForm,
+    RsvpForm,
+    ScheduleForm,
+    VenueForm,
+)
+from .models import AnnouncementStatus, AnswerSource, Meeting, MeetingStatus
 
 bp = Blueprint("meetings", __name__)
 bp.add_app_template_global(rsvp.answer_label)
+
+
+@bp.app_template_global()
+def announcement_state(status: AnnouncementStatus) -> str:
+    """An announcement's status in words for people."""
+    return {AnnouncementStatus.DRAFT: _("draft, not confirmed"),
+            AnnouncementStatus.SCHEDULED: _("scheduled"), AnnouncementStatus.SENT: _("sent"),
+            AnnouncementStatus.CANCELLED: _("withdrawn")}[status]
 
 
 @bp.app_template_global()
@@ -116,18 +135,19 @@ def _meeting_or_404(meeting_id) -> Meeting:
 
 
 def _meeting_form(meeting: Meeting | None = None) -> MeetingForm:
+    """The meeting form, filled from ``meeting`` on a GET (for a copy: all but the time)."""
     form = MeetingForm()
     form.district.choices = district_choices(all_districts())
     form.venue_id.choices = [SelectChoice("", _("(no venue yet)"))] + [
         SelectChoice(str(v.id), f"{v.name} ({v.district})") for v in venues.all_venues()]
     if meeting is not None and request.method == "GET":
-        form.start.data = local_text(meeting.start_at).replace(" ", "T")
-        form.end.data = local_text(meeting.end_at).replace(" ", "T")
         form.district.data = meeting.district
         form.venue_id.data = str(meeting.venue_id or "")
-        form.topic.data = meeting.topic
-        form.description.data = meeting.description
-        form.notes.data = meeting.organiser_notes
+        for name, value in (("topic", meeting.topic), ("description", meeting.description),
+                            ("notes", meeting.organiser_notes),
+                            ("host_organisation", meeting.host_organisation),
+                            ("host_contact", meeting.host_contact)):
+            form[name].data = value
     return form
 
 
@@ -137,20 +157,38 @@ def _meeting_fields(form: MeetingForm) -> dict:
         "end": parse_local(form.end.data, _("End")),
         "district": form.district.data, "venue_id": form.venue_id.data or None,
         "topic": form.topic.data, "description": form.description.data,
-        "notes": form.notes.data,
+        "notes": form.notes.data, "host_organisation": form.host_organisation.data,
+        "host_contact": form.host_contact.data,
+        "allow_same_evening": form.same_evening_ok.data,
     }
 
 
 def _done(action, success: str):
     """Run a service ``action``; on success commit (and send what it queued) and say
-    so. Returns what the action changed (every one here returns it), or None after a
-    user error, which ``attempt`` has shown."""
+    so. Returns ``(ok, what the action returned or the user error)``; ``attempt``
+    has shown the error."""
     ok, changed = attempt(action)
-    if not ok:
-        return None
-    outbox.commit_and_deliver()
-    flash(success, "success")
-    return changed
+    if ok:
+        outbox.commit_and_deliver()
+        flash(success, "success")
+    return ok, changed
+
+
+def _meeting_page(form, meeting, ok=True, error=None):
+    """The meeting form; after a refused save with status 400, and with the
+    "intended" box for a second meeting on one evening when that was the reason."""
+    if meeting is not None and request.method == "GET":
+        form.start.data = local_text(meeting.start_at).replace(" ", "T")
+        form.end.data = local_text(meeting.end_at).replace(" ", "T")
+    extra = {}
+    if meeting is not None and meeting.id is not None:
+        extra = dict(cancel_form=CancelForm(), delete_form=DeleteForm(), button=ButtonForm(),
+                     announcements=announcements.for_meeting(meeting),
+                     counts=rsvp.counts(meeting), answers=rsvp.answers(meeting))
+    status = 400 if request.method == "POST" and not ok else 200
+    return render_template("meetings/meeting_form.html", form=form, meeting=meeting,
+                           same_evening=isinstance(error, meetings.SameEvening),
+                           **extra), status
 
 
 @bp.get("/organisation/")
@@ -162,14 +200,17 @@ def meeting_list():
 @bp.route("/organisation/treffen/neu", methods=["GET", "POST"])
 @organiser_required
 def new_meeting():
-    form = _meeting_form()
+    """A new draft; ``?vorlage=ID`` fills the form from that meeting (a copy)."""
+    template = meetings.find(request.args.get("vorlage")) if request.args.get("vorlage") else None
+    form = _meeting_form(template)
+    ok, result = True, None
     if form.validate_on_submit():
-        created = _done(lambda: meetings.create(actor=g.organiser.email, **_meeting_fields(form)),
-                        _("The meeting has been saved as a draft."))
-        if created:
-            return redirect(url_for(".meeting", meeting_id=created.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("meetings/meeting_form.html", form=form, meeting=None), status
+        ok, result = _done(
+            lambda: meetings.create(actor=g.organiser.email, **_meeting_fields(form)),
+            _("The meeting has been saved as a draft."))
+        if ok:
+            return redirect(url_for(".meeting", meeting_id=result.id))
+    return _meeting_page(form, None, ok, result)
 
 
 @bp.route("/organisation/treffen/<int:meeting_id>", methods=["GET", "POST"])
@@ -177,15 +218,14 @@ def new_meeting():
 def meeting(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     form = _meeting_form(meeting)
-    if form.validate_on_submit() and _done(
+    ok, result = True, None
+    if form.validate_on_submit():
+        ok, result = _done(
             lambda: meetings.update(meeting, actor=g.organiser.email, **_meeting_fields(form)),
-            _("The changes have been saved.")):
-        return redirect(url_for(".meeting", meeting_id=meeting.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("meetings/meeting_form.html", form=form, meeting=meeting,
-                           cancel_form=CancelForm(), button=ButtonForm(),
-                           announcements=announcements.for_meeting(meeting),
-                           counts=rsvp.counts(meeting), answers=rsvp.answers(meeting)), status
+            _("The changes have been saved."))
+        if ok:
+            return redirect(url_for(".meeting", meeting_id=meeting.id))
+    return _meeting_page(form, meeting, ok, result)
 
 
 @bp.get("/organisation/treffen/<int:meeting_id>/antworten.csv")
@@ -220,32 +260,165 @@ def cancel_meeting(meeting_id):
     return redirect(url_for(".meeting", meeting_id=meeting_id))
 
 
+@bp.post("/organisation/treffen/<int:meeting_id>/loeschen")
+@organiser_required
+def delete_meeting(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = DeleteForm()
+    if not (form.validate_on_submit() and form.confirm.data):
+        flash(_("Please tick the box to confirm that the draft is to be deleted."), "error")
+        return redirect(url_for(".meeting", meeting_id=meeting_id))
+    ok, _result = _done(lambda: meetings.delete_draft(meeting, actor=g.organiser.email),
+                        _("The draft has been deleted."))
+    return redirect(url_for(".meeting_list") if ok else url_for(".meeting", meeting_id=meeting_id))
+
+
+@bp.route("/organisation/jahresplanung", methods=["GET", "POST"])
+@organiser_required
+def plan():
+    """The planner's proposal for a year, with its reasons; accepting it saves drafts."""
+    form = PlanForm()
+    year = form.year.data if form.is_submitted() else request.args.get("jahr")
+    try:
+        year = int(year) if year else local(utcnow()).year + 1
+    except ValueError:
+        abort(404)
+    if form.validate_on_submit():
+        ok, created = _done(lambda: meetings.apply_plan(year, actor=g.organiser.email),
+                            _("The proposal has been saved as drafts."))
+        if ok and not created:
+            flash(_("Nothing new to save: every quarter has its meeting."), "status")
+        return redirect(url_for(".plan", jahr=year))
+    proposals, unplanned, planned = meetings.plan(year)  # UserError: a German page
+    form.year.data = year
+    return render_template("meetings/plan.html", year=year, form=form, proposals=proposals,
+                           unplanned=unplanned, planned=planned, explain=meetings.explain,
+                           holidays_known=holidays_bw.school_holidays_known(year))
+
+
+def _announcement_fields(form: AnnouncementForm) -> dict:
+    return {"subject": form.subject.data, "body": form.body.data,
+            "send_at": parse_local(form.send_at.data, _("Send at")) if form.send_at.data
+            else None}
+
+
 @bp.route("/organisation/treffen/<int:meeting_id>/ankuendigung", methods=["GET", "POST"])
 @organiser_required
 def announcement(meeting_id):
+    """Write an announcement: saved as a draft, then previewed and confirmed."""
     meeting = _meeting_or_404(meeting_id)
     form = AnnouncementForm()
-    preview = None
-    status = 200
+    ok = True
     if form.validate_on_submit():
-        if form.preview.data:
-            ok, message = attempt(lambda: announcements.preview(
-                meeting, subject=form.subject.data, body=form.body.data,
-                reader_email=g.organiser.email, reader_name=g.organiser.name))
-            if ok:
-                preview = {"subject": message.subject, "text": message.text,
-                           "html": message.html}
-        else:
-            ok = _done(lambda: announcements.schedule(
-                meeting, actor=g.organiser.email, subject=form.subject.data,
-                body=form.body.data,
-                send_at=parse_local(form.send_at.data, _("Send at")) if form.send_at.data
-                else None), _("The announcement is scheduled."))
-            if ok:
-                return redirect(url_for(".meeting", meeting_id=meeting_id))
-        status = 200 if ok else 400
+        ok, written = _done(lambda: announcements.write(
+            meeting, actor=g.organiser.email, **_announcement_fields(form)),
+            _("Saved as a draft. Please check the preview, then confirm."))
+        if ok:
+            return redirect(url_for(".announcement_preview", announcement_id=written.id))
+    status = 400 if request.method == "POST" and not ok else 200
     return render_template("meetings/announcement.html", form=form, meeting=meeting,
-                           preview=preview), status
+                           announcement=None), status
+
+
+def _announcement_or_404(announcement_id):
+    announcement = announcements.find(announcement_id)
+    if announcement is None:
+        abort(404)
+    return announcement
+
+
+@bp.route("/organisation/ankuendigungen/<int:announcement_id>/bearbeiten",
+          methods=["GET", "POST"])
+@organiser_required
+def announcement_edit(announcement_id):
+    announcement = _announcement_or_404(announcement_id)
+    form = AnnouncementForm()
+    ok = True
+    if request.method == "GET":
+        form.subject.data, form.body.data = announcement.subject, announcement.body
+        form.send_at.data = local_text(announcement.send_at).replace(" ", "T")
+    elif form.validate_on_submit():
+        ok, _result = _done(lambda: announcements.change(
+            announcement, actor=g.organiser.email, **_announcement_fields(form)),
+            _("Saved as a draft again. Please check the preview, then confirm."))
+        if ok:
+            return redirect(url_for(".announcement_preview", announcement_id=announcement.id))
+    status = 400 if request.method == "POST" and not ok else 200
+    return render_template("meetings/announcement.html", form=form,
+                           meeting=announcement.meeting, announcement=announcement), status
+
+
+@bp.get("/organisation/ankuendigungen/")
+@organiser_required
+def announcement_list():
+    waiting, done = announcements.overview()
+    return render_template("meetings/announcements.html", waiting=waiting, done=done,
+                           button=ButtonForm())
+
+
+@bp.get("/organisation/ankuendigungen/<int:announcement_id>")
+@organiser_required
+def announcement_preview(announcement_id):
+    """The mail as a subscriber sees it, its text part, and the confirm step with the
+    number of recipients and the time."""
+    announcement = _announcement_or_404(announcement_id)
+    message = announcements.preview(announcement, reader_email=g.organiser.email,
+                                    reader_name=g.organiser.name)
+    return render_template(
+        "meetings/announcement_preview.html", announcement=announcement, message=message,
+        recipients=announcements.recipients(), schedule_form=ScheduleForm(), button=ButtonForm(),
+        collision=announcements.collides_with_invitation(announcement), now=utcnow())
+
+
+@bp.get("/organisation/ankuendigungen/<int:announcement_id>/mail.html")
+@organiser_required
+@talisman(frame_options="SAMEORIGIN",
+          content_security_policy={"default-src": "'none'", "style-src": "'unsafe-inline'",
+                                   "img-src": "data:", "frame-ancestors": "'self'",
+                                   "sandbox": ""})
+def announcement_mail(announcement_id):
+    """The HTML part alone, for the preview's sandboxed frame (no scripts, no forms)."""
+    announcement = _announcement_or_404(announcement_id)
+    message = announcements.preview(announcement, reader_email=g.organiser.email,
+                                    reader_name=g.organiser.name)
+    return Response(message.html, headers={"Content-Type": "text/html; charset=utf-8",
+                                           "Cache-Control": "no-store"})
+
+
+@bp.post("/organisation/ankuendigungen/<int:announcement_id>/test")
+@organiser_required
+def announcement_test(announcement_id):
+    announcement = _announcement_or_404(announcement_id)
+    if ButtonForm().validate_on_submit():
+        _done(lambda: announcements.send_test(announcement, address=g.organiser.email,
+                                              name=g.organiser.name),
+              _("A test has been sent to %(email)s.", email=g.organiser.email))
+    return redirect(url_for(".announcement_preview", announcement_id=announcement_id))
+
+
+@bp.post("/organisation/ankuendigungen/<int:announcement_id>/einplanen")
+@organiser_required
+def announcement_schedule(announcement_id):
+    announcement = _announcement_or_404(announcement_id)
+    form = ScheduleForm()
+    if form.validate_on_submit():
+        ok, _result = _done(lambda: announcements.schedule(
+            announcement, actor=g.organiser.email, same_hour_ok=form.same_hour_ok.data,
+            announce_meeting=form.announce_meeting.data),
+            _("The announcement is scheduled. You can change or withdraw it until it goes out."))
+        if ok:
+            return redirect(url_for(".announcement_list"))
+    return redirect(url_for(".announcement_preview", announcement_id=announcement_id))
+
+
+@bp.post("/organisation/ankuendigungen/<int:announcement_id>/zurueckziehen")
+@organiser_required
+def announcement_withdraw(announcement_id):
+    announcement = _announcement_or_404(announcement_id)
+    if ButtonForm().validate_on_submit():
+        _done(lambda: announcements.withdraw(announcement, actor=g.organiser.email),
+              _("The announcement has been withdrawn; nothing of it is sent."))
+    return redirect(url_for(".announcement_list"))
 
 
 def _venue_fields(form: VenueForm) -> dict:
@@ -261,7 +434,7 @@ def venue_list():
     form.district.choices = district_choices(all_districts())
     if form.validate_on_submit() and _done(
             lambda: venues.add_venue(actor=g.organiser.email, **_venue_fields(form)),
-            _("The venue has been added.")):
+            _("The venue has been added."))[0]:
         return redirect(url_for(".venue_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/venues.html", form=form,
@@ -279,7 +452,7 @@ def venue(venue_id):
     form.submit.label.text = _("Save")
     if form.validate_on_submit() and _done(
             lambda: venues.update_venue(venue, actor=g.organiser.email, **_venue_fields(form)),
-            _("The changes have been saved.")):
+            _("The changes have been saved."))[0]:
         return redirect(url_for(".venue_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/venue_form.html", form=form, venue=venue), status

@@ -41,7 +41,7 @@ def request_signin(email: str, *, ip: str | None) -> None:
     email = normalise_email(email)
     if not ratelimit.allow("SIGNIN_MAILS_PER_ADDRESS", email):
         return
-    if ip is not None and not ratelimit.allow("CONFIRM_MAILS_PER_IP", ip):
+    if ip is not None and not ratelimit.allow("SIGNIN_MAILS_PER_IP", ip):
         return
     organiser = db.session.scalar(
         sa.select(Organiser).where(Organiser.email == email, Organiser.active.is_(True)))

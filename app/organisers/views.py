@@ -2,7 +2,7 @@
 signed-in organiser (``g.organiser``) for every request, which the guards in
 ``shared.web`` check."""
 
-from flask import Blueprint, g, redirect, render_template, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
 from ..delivery import outbox
 from ..shared import audit
@@ -65,4 +65,12 @@ def signout():
 @bp.get("/protokoll")
 @admin_required
 def audit_log():
-    return render_template("organisers/audit.html", entries=audit.latest())
+    """The audit log in words, filtered by area, person and text, 50 entries a page."""
+    filters = {name: (request.args.get(name) or "").strip()[:200]
+               for name in ("area", "actor", "text")}
+    page = request.args.get("seite", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    entries, total = audit.search(page=page, **filters)
+    return render_template("organisers/audit.html", entries=entries, total=total, page=page,
+                           pages=max(1, -(-total // audit.PAGE_SIZE)), filters=filters,
+                           areas=audit.AREAS, describe=audit.describe)

@@ -50,8 +50,8 @@ def attempt(action, *, field=None) -> tuple[bool, object]:
 
     Runs ``action`` (a service call). On ``UserError`` the transaction is rolled back
     and the message shown: inline under the form ``field`` if given, else flashed at
-    the top of the page. Returns ``(True, result)`` or ``(False, None)``; the caller
-    commits on success.
+    the top of the page. Returns ``(True, result)`` or ``(False, error)``; the
+    caller commits on success.
     """
     try:
         return True, action()
@@ -61,7 +61,7 @@ def attempt(action, *, field=None) -> tuple[bool, object]:
             field.errors.append(str(error))
         else:
             flash(str(error), "error")
-        return False, None
+        return False, error
 
 
 def status_label(value) -> str:
@@ -70,7 +70,8 @@ def status_label(value) -> str:
         "draft": _("draft"), "announced": _("announced"), "cancelled": _("cancelled"),
         "held": _("held"), "pending": _("not confirmed yet"), "active": _("active"),
         "unsubscribed": _("unsubscribed"), "bounced": _("undeliverable"),
-        "scheduled": _("scheduled"), "sent": _("sent"),
+        "scheduled": _("scheduled"), "sent": _("sent"), "queued": _("queued"),
+        "sending": _("being sent"), "failed": _("failed"), "dropped": _("not sent"),
     }
     return labels.get(str(value), str(value))
 

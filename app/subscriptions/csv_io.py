@@ -8,17 +8,18 @@ import csv
 import io
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..extensions import db
 from ..shared import audit
-from ..shared.database import utcnow
+from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
 from ..shared.validation import clean_district, clean_text, normalise_email
 from . import consent, mails
-from .models import ConsentEvent, ConsentSource, Subscriber, SubscriberStatus
+from .models import ConsentEvent, ConsentSource, PendingImport, Subscriber, SubscriberStatus
 
 # Header names as mail clients (Outlook, Thunderbird) and people write them, lower-cased.
 COLUMNS = {
@@ -33,6 +34,7 @@ COLUMNS = {
     "district": {"stadtbezirk", "bezirk", "district"},
 }
 MAX_ROWS = 50_000
+PENDING_FOR = timedelta(days=1)  # an upload waits this long for "import now"
 EXPORT_COLUMNS = ["email", "name", "organisation", "district", "sector", "language", "status",
                   "source", "created_at", "confirmed_at", "unsubscribed_at"]
 
@@ -138,6 +140,41 @@ def preview(data: bytes) -> ImportReport:
               error=error)
         ) from None
     return report
+
+
+def keep(data: bytes, *, actor: str) -> tuple[PendingImport, ImportReport]:
+    """Check an upload (``preview``) and keep it for ``apply_kept``: one upload for
+    both steps. Uploads older than ``PENDING_FOR`` are dropped here."""
+    report = preview(data)
+    db.session.execute(sa.delete(PendingImport).where(
+        PendingImport.created_at < utcnow() - PENDING_FOR))
+    pending = PendingImport(data=data, created_by=actor)
+    db.session.add(pending)
+    db.session.flush()
+    return pending, report
+
+
+def _kept(pending_id) -> PendingImport | None:
+    pending = by_id(PendingImport, pending_id)
+    return None if pending is None or pending.created_at < utcnow() - PENDING_FOR else pending
+
+
+def kept_report(pending_id) -> ImportReport | None:
+    """The check of a kept upload again (to show it after a refused import)."""
+    pending = _kept(pending_id)
+    return preview(pending.data) if pending is not None else None
+
+
+def apply_kept(pending_id, *, consent_note: str | None, confirm_by_mail: bool,
+               actor: str) -> int:
+    """Import a kept upload, checked afresh (people added meanwhile count as known)."""
+    pending = _kept(pending_id)
+    if pending is None:
+        raise UserError(_("This upload is no longer kept. Please upload the file again."))
+    added = apply(preview(pending.data), consent_note=consent_note,
+                  confirm_by_mail=confirm_by_mail, actor=actor)
+    db.session.delete(pending)
+    return added
 
 
 def apply(report: ImportReport, *, consent_note: str | None, confirm_by_mail: bool,

@@ -61,8 +61,36 @@ class PreferencesForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), render_kw={"accept": ".csv,text/csv", "required": True})
+    submit = SubmitField(_l("Check the file"))
+
+
+class ImportApplyForm(FlaskForm):
+    """The second step: the checked upload (kept on the server) is imported."""
+
+    pending = HiddenField()
     consent_note = StringField(_l("How did these people consent?"),
                                render_kw={"maxlength": 500})
     confirm_by_mail = BooleanField(_l("Let them confirm by e-mail"))
-    apply = BooleanField(_l("Import now (otherwise only check)"))
-    submit = SubmitField(_l("Check or import"))
+    submit = SubmitField(_l("Import now"))
+
+
+class PersonForm(FlaskForm):
+    """An organiser corrects a person's details."""
+
+    name = StringField(_l("Name"), render_kw={"maxlength": 100})
+    organisation = StringField(_l("Organisation"), render_kw={"maxlength": 150})
+    district = SelectField(_l("District"), validate_choice=False)
+    submit = SubmitField(_l("Save"))
+
+
+class AddPersonForm(PersonForm):
+    email = EmailField(_l("E-mail address"), render_kw={"required": True})
+    consent_note = StringField(_l("How did this person consent? (for example: asked by "
+                                  "phone on 3 May)"), render_kw={"maxlength": 500})
+    confirm_by_mail = BooleanField(_l("Let them confirm by e-mail instead"))
+    submit = SubmitField(_l("Add to the list"))
+
+
+class EraseForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, delete this person and everything stored about them"))
+    submit = SubmitField(_l("Erase for good"))

@@ -69,3 +69,11 @@ def send_welcome(subscriber: Subscriber) -> None:
     outbox.enqueue(message,
                    key=f"welcome:{subscriber.id}:{subscriber.confirmed_at:%Y%m%dT%H%M%S}",
                    kind="welcome", subscriber_id=subscriber.id)
+
+
+def send_already_subscribed(subscriber: Subscriber) -> None:
+    """To an active member who signed up again: nothing changed, here are your settings."""
+    message = _personal_mail("already_subscribed", _l("You are on the list already"),
+                             subscriber)
+    outbox.enqueue(message, key=f"again:{subscriber.id}:{secrets.token_hex(8)}",
+                   kind="again", subscriber_id=subscriber.id)

@@ -86,3 +86,13 @@ class SignupPurge(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     count: Mapped[int]
+
+
+class PendingImport(db.Model):
+    """An uploaded list kept between its check and its import (one upload for both);
+    dropped when imported or after a day."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from ..delivery import outbox, recipients
 from ..extensions import db
-from ..shared import audit, ratelimit
+from ..shared import audit, database, ratelimit
 from ..shared.database import utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, read_token
@@ -50,6 +50,14 @@ def by_id(subscriber_id) -> Subscriber | None:
     return db.session.get(Subscriber, subscriber_id) if isinstance(subscriber_id, int) else None
 
 
+def person(subscriber_id) -> Subscriber:
+    """The subscriber with this ID (from a page's address), or a user error."""
+    subscriber = database.by_id(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise UserError(_("This person is not on the list (any more)."))
+    return subscriber
+
+
 def by_ids(ids) -> list[Subscriber]:
     return list(db.session.scalars(sa.select(Subscriber).where(Subscriber.id.in_(list(ids)))))
 
@@ -67,12 +75,13 @@ def _record(subscriber: Subscriber, action: str, source: ConsentSource, *, ip=No
 
 
 def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent: str | None,
-              language: str = "de") -> None:
-    """Start the double opt-in for ``email``.
+              language: str = "de") -> bool:
+    """Start the double opt-in for ``email``; False when a limit held the mail back.
 
-    The caller answers the same way whatever happens here: whether the address is
-    new, pending, active or unsubscribed must not show. Active subscribers stay
-    as they are. Beyond the per-address and per-IP limits no mail is queued.
+    The caller answers the same way whatever the address: whether it is new,
+    pending, active or unsubscribed must not show. An active member stays as they
+    are and gets a mail with their settings link instead. Beyond the per-address and
+    per-IP limits (counted for every address alike) no mail is queued.
     """
     email = normalise_email(email)
     name = clean_text(name, 100, _("Name"))
@@ -83,22 +92,31 @@ def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent
                                 status=SubscriberStatus.PENDING, source=ConsentSource.FORM)
         db.session.add(subscriber)
     elif subscriber.status == SubscriberStatus.ACTIVE:
-        return
+        if not _mail_allowed(email, ip):
+            return False
+        mails.send_already_subscribed(subscriber)
+        return True
     elif name and not subscriber.name:
         subscriber.name = name
     _record(subscriber, "signup", ConsentSource.FORM, ip=ip, user_agent=user_agent,
             version=version)
-    _send_confirmation(subscriber, version, ip)
+    return _send_confirmation(subscriber, version, ip)
 
 
-def _send_confirmation(subscriber: Subscriber, version: str, ip: str | None) -> None:
-    """Queue a confirmation link, unless the per-address or per-IP limit is reached."""
+def _mail_allowed(email: str, ip: str | None) -> bool:
+    """Count a sign-up mail against the per-address and per-IP limits."""
+    return ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", email) and (
+        ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", ip))
+
+
+def _send_confirmation(subscriber: Subscriber, version: str, ip: str | None) -> bool:
+    """Queue a confirmation link, unless a limit is reached (then False)."""
     subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
     db.session.flush()
-    if ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", subscriber.email) and (
-        ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", ip)
-    ):
-        mails.send_confirmation(subscriber, version)
+    if not _mail_allowed(subscriber.email, ip):
+        return False
+    mails.send_confirmation(subscriber, version)
+    return True
 
 
 def _subscriber_from_confirm_token(token: str) -> tuple[Subscriber, dict]:
@@ -176,9 +194,81 @@ def unsubscribe_for(email: str, *, actor: str) -> Subscriber:
     subscriber = find_by_email(normalise_email(email))
     if subscriber is None:
         raise UserError(_("%(email)s is not on the list.", email=email.strip()))
+    return unsubscribe_person(subscriber, actor=actor)
+
+
+def unsubscribe_person(subscriber: Subscriber, *, actor: str) -> Subscriber:
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        raise UserError(_("%(email)s is unsubscribed already.", email=subscriber.email))
     unsubscribe(subscriber, ConsentSource.ORGANISER)
     audit.record(actor, "subscriber.unsubscribe", f"subscriber {subscriber.id}")
     return subscriber
+
+
+def add_person(email: str, *, actor: str, name=None, organisation=None, district=None,
+               consent_note=None, confirm_by_mail: bool = False) -> Subscriber:
+    """An organiser adds one person: active on a note of how they consented (asked at
+    a meeting, on the phone), or pending with a confirmation mail."""
+    email = normalise_email(email)
+    name = clean_text(name, 100, _("Name"))
+    organisation = clean_text(organisation, 150, _("Organisation"))
+    district = clean_district(district)
+    note = clean_text(consent_note, 500, _("Note"))
+    if not confirm_by_mail and not note:
+        raise UserError(_("Adding someone as active needs a note on how they consented "
+                          "(or let them confirm by mail)."))
+    if find_by_email(email) is not None:
+        raise UserError(_("%(email)s is on the list already.", email=email))
+    subscriber = Subscriber(email=email, name=name, organisation=organisation,
+                            district=district, source=ConsentSource.ORGANISER,
+                            status=(SubscriberStatus.PENDING if confirm_by_mail
+                                    else SubscriberStatus.ACTIVE))
+    db.session.add(subscriber)
+    _record(subscriber, "add", ConsentSource.ORGANISER, note=note)
+    if confirm_by_mail:
+        subscriber.confirm_nonce = secrets.token_hex(16)
+        db.session.flush()
+        mails.send_confirmation(subscriber, consent.version_label(subscriber.language))
+    else:
+        subscriber.confirmed_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "subscriber.add", f"subscriber {subscriber.id}",
+                 confirm_by_mail=confirm_by_mail, note=note)
+    return subscriber
+
+
+def correct(subscriber: Subscriber, *, actor: str, name=None, organisation=None,
+            district=None) -> Subscriber:
+    """An organiser corrects name, organisation and district."""
+    values = {"name": clean_text(name, 100, _("Name")),
+              "organisation": clean_text(organisation, 150, _("Organisation")),
+              "district": clean_district(district)}
+    before = {key: getattr(subscriber, key) for key in values}
+    for key, value in values.items():
+        setattr(subscriber, key, value)
+    audit.record(actor, "subscriber.correct", f"subscriber {subscriber.id}", before=before,
+                 after=values)
+    return subscriber
+
+
+def resend_confirmation_for(subscriber: Subscriber, *, actor: str) -> None:
+    """An organiser sends a pending person their confirmation link again."""
+    if subscriber.status != SubscriberStatus.PENDING:
+        raise UserError(_("Only a sign-up that is not confirmed yet gets a confirmation "
+                          "link."))
+    subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
+    db.session.flush()
+    mails.send_confirmation(subscriber, consent.version_label(subscriber.language))
+    audit.record(actor, "subscriber.resend_confirmation", f"subscriber {subscriber.id}")
+
+
+def reactivate(subscriber: Subscriber, *, actor: str) -> None:
+    """An undeliverable address works again (the mailbox was full, say)."""
+    if subscriber.status != SubscriberStatus.BOUNCED:
+        raise UserError(_("Only an undeliverable address can be reactivated."))
+    subscriber.status = SubscriberStatus.ACTIVE
+    subscriber.hard_bounces = 0
+    audit.record(actor, "subscriber.reactivate", f"subscriber {subscriber.id}")
 
 
 UNSUBSCRIBE_SUBJECT = re.compile(r"unsubscribe\s+([A-Za-z0-9_\-.]+)", re.IGNORECASE)

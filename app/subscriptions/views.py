@@ -3,6 +3,7 @@ for everyone; the list itself (search, import, export) for admins."""
 
 import io
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from flask import (
@@ -29,7 +30,17 @@ from ..shared.tokens import TokenError
 from ..shared.web import admin_required, attempt, client_ip, user_agent
 from . import consent, csv_io, mails
 from . import services as subscribers
-from .forms import ImportForm, OneClickForm, PreferencesForm, SubscribeForm, sector_choices
+from .forms import (
+    AddPersonForm,
+    EraseForm,
+    ImportApplyForm,
+    ImportForm,
+    OneClickForm,
+    PersonForm,
+    PreferencesForm,
+    SubscribeForm,
+    sector_choices,
+)
 from .models import ConsentSource
 
 bp = Blueprint("subscriptions", __name__)
@@ -43,12 +54,12 @@ def index():
     if form.validate_on_submit():
         if form.website.data:  # a bot filled in the honeypot
             return render_template("subscriptions/check_your_mail.html")
-        ok, _result = attempt(lambda: subscribers.subscribe(
+        ok, sent = attempt(lambda: subscribers.subscribe(
             form.email.data, form.name.data, ip=client_ip(), user_agent=user_agent(),
             language=language), field=form.email)
         if ok:
             outbox.commit_and_deliver()
-            return render_template("subscriptions/check_your_mail.html")
+            return render_template("subscriptions/check_your_mail.html", held_back=not sent)
     status = 400 if form.errors else 200
     return render_template("subscriptions/index.html", form=form,
                            consent_text=consent.current_text(language)), status
@@ -157,37 +168,154 @@ def language(code):
     return response
 
 
+@bp.app_template_global()
+def contact_address() -> str:
+    """Where people reach the organisers (replies to the list's mail)."""
+    config = current_app.config
+    return parseaddr(config["MAIL_REPLY_TO"] or config["MAIL_DEFAULT_SENDER"])[1]
+
+
+@bp.app_template_global()
+def consent_label(event) -> str:
+    """A step of a person's consent history in words."""
+    actions = {"signup": _("signed up"), "confirm": _("confirmed"), "import": _("imported"),
+               "add": _("added by an organiser"), "unsubscribe": _("unsubscribed")}
+    sources = {"form": _("web form"), "import": _("import"), "organiser": _("organiser"),
+               "mail": _("e-mail")}
+    return f"{actions.get(event.action, event.action)} ({sources.get(event.source, event.source)})"
+
+
 @bp.get("/organisation/verteiler")
 @admin_required
 def subscriber_list():
     search = (request.args.get("q") or "").strip()
     status = request.args.get("status") or ""
     district = request.args.get("district") or ""
-    return render_template("subscriptions/list.html",
-                           subscribers=subscribers.search(search, status, district),
+    found = subscribers.search(search, status, district)
+    return render_template("subscriptions/list.html", subscribers=found,
                            counts=subscribers.counts(), districts=all_districts(),
-                           search=search, status=status, district=district, form=ImportForm())
+                           search=search, status=status, district=district, form=ImportForm(),
+                           last_errors=outbox.last_errors([s.id for s in found
+                                                           if s.status == "bounced"]))
+
+
+def _person_form(form_class, subscriber=None):
+    form = form_class(obj=subscriber)
+    form.district.choices = district_choices(all_districts())
+    return form
+
+
+def _person_done(action, success: str, subscriber_id=None):
+    """Run an action on a person; commit and say so, or show the user error. Back to
+    the person's page (or the list, when the person is gone)."""
+    ok, _result = attempt(action)
+    if ok:
+        outbox.commit_and_deliver()
+        flash(success, "success")
+    if subscriber_id is None:
+        return redirect(url_for(".subscriber_list"))
+    return redirect(url_for(".person", subscriber_id=subscriber_id))
+
+
+@bp.route("/organisation/verteiler/neu", methods=["GET", "POST"])
+@admin_required
+def add_person():
+    form = _person_form(AddPersonForm)
+    if form.validate_on_submit():
+        ok, added = attempt(lambda: subscribers.add_person(
+            form.email.data, actor=g.organiser.email, name=form.name.data,
+            organisation=form.organisation.data, district=form.district.data,
+            consent_note=form.consent_note.data, confirm_by_mail=form.confirm_by_mail.data))
+        if ok:
+            outbox.commit_and_deliver()
+            flash(_("%(email)s has been added.", email=added.email), "success")
+            return redirect(url_for(".person", subscriber_id=added.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("subscriptions/add_person.html", form=form), status
+
+
+@bp.route("/organisation/verteiler/<int:subscriber_id>", methods=["GET", "POST"])
+@admin_required
+def person(subscriber_id):
+    """One person: details to correct, consent history, recent mails, actions."""
+    subscriber = subscribers.person(subscriber_id)  # UserError: a German page
+    form = _person_form(PersonForm, subscriber)
+    if form.validate_on_submit():
+        return _person_done(lambda: subscribers.correct(
+            subscriber, actor=g.organiser.email, name=form.name.data,
+            organisation=form.organisation.data, district=form.district.data),
+            _("The changes have been saved."), subscriber_id)
+    status = 400 if request.method == "POST" else 200
+    return render_template("subscriptions/person.html", subscriber=subscriber, form=form,
+                           button=ButtonForm(), erase_form=EraseForm(),
+                           mails=outbox.history(subscriber.id)), status
+
+
+@bp.post("/organisation/verteiler/<int:subscriber_id>/<action>")
+@admin_required
+def person_action(subscriber_id, action):
+    """Unsubscribe, resend the confirmation, reactivate, erase."""
+    subscriber = subscribers.person(subscriber_id)
+    actor = g.organiser.email
+    if action == "loeschen":
+        form = EraseForm()
+        if not (form.validate_on_submit() and form.confirm.data):
+            flash(_("Please tick the box to confirm the erasure."), "error")
+            return redirect(url_for(".person", subscriber_id=subscriber_id))
+        email = subscriber.email
+        return _person_done(lambda: subscribers.erase(email, actor=actor),
+                            _("%(email)s has been erased.", email=email))
+    actions = {
+        "abmelden": (lambda: subscribers.unsubscribe_person(subscriber, actor=actor),
+                     _("%(email)s has been unsubscribed.", email=subscriber.email)),
+        "bestaetigung": (lambda: subscribers.resend_confirmation_for(subscriber, actor=actor),
+                         _("The confirmation link has been sent again.")),
+        "reaktivieren": (lambda: subscribers.reactivate(subscriber, actor=actor),
+                         _("The address is active again.")),
+    }
+    if action not in actions:
+        abort(404)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    return _person_done(*actions[action], subscriber_id)
 
 
 @bp.post("/organisation/verteiler/import")
 @admin_required
 def subscriber_import():
+    """Step one: check the upload and keep it; the report offers step two."""
     form = ImportForm()
-    report = None
-    status = 400
     if form.validate_on_submit() and form.file.data:
-        ok, report = attempt(lambda: csv_io.preview(form.file.data.read()))
-        if ok and form.apply.data:
-            applied, added = attempt(lambda: csv_io.apply(
-                report, consent_note=form.consent_note.data,
-                confirm_by_mail=form.confirm_by_mail.data, actor=g.organiser.email))
-            if applied:
-                outbox.commit_and_deliver()
-                flash(_("%(count)d people have been imported.", count=added), "success")
-                return redirect(url_for(".subscriber_list"))
-        elif ok:
-            status = 200
-    return render_template("subscriptions/import_report.html", report=report, form=form), status
+        ok, kept = attempt(lambda: csv_io.keep(form.file.data.read(), actor=g.organiser.email))
+        if ok:
+            pending, report = kept
+            db.session.commit()
+            apply_form = ImportApplyForm(pending=pending.id)
+            return render_template("subscriptions/import_report.html", report=report,
+                                   form=apply_form)
+    else:
+        flash(_("Please choose a CSV file."), "error")
+    return redirect(url_for(".subscriber_list"))
+
+
+@bp.post("/organisation/verteiler/import/anwenden")
+@admin_required
+def subscriber_import_apply():
+    """Step two: import the kept upload."""
+    form = ImportApplyForm()
+    if form.validate_on_submit():
+        ok, added = attempt(lambda: csv_io.apply_kept(
+            form.pending.data, consent_note=form.consent_note.data,
+            confirm_by_mail=form.confirm_by_mail.data, actor=g.organiser.email))
+        if ok:
+            outbox.commit_and_deliver()
+            flash(_("%(count)d people have been imported.", count=added), "success")
+            return redirect(url_for(".subscriber_list"))
+        report = csv_io.kept_report(form.pending.data)
+        if report is not None:
+            return render_template("subscriptions/import_report.html", report=report,
+                                   form=form), 400
+    return redirect(url_for(".subscriber_list"))
 
 
 @bp.get("/organisation/verteiler/export.csv")

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.meetings import services as meetings
 from app.shared.database import utcnow
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, venue_in
 
 TOPIC = ("Wie Nachbarschaftshilfe in Zuffenhausen über Vereinsgrenzen hinweg funktioniert, "
          "was Möhringen, Bad Cannstatt und Stuttgart-Mitte davon lernen können und wer dabei "
@@ -29,7 +29,7 @@ def test_a_long_topic_gives_a_folded_subject_and_every_header_is_right(app, mail
         db.session.add(Subscriber(email="lang@example.org", status=SubscriberStatus.ACTIVE,
                                   source="import", language="de"))
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", topic=TOPIC)
+                                  district="Mitte", topic=TOPIC, venue_id=venue_in("Mitte"))
         meetings.announce(meeting, actor="test")
         db.session.commit()
         jobs.run_due()

@@ -16,6 +16,7 @@ from app.meetings import services as meetings
 from app.meetings.models import Rsvp
 from app.shared.database import utcnow
 from app.subscriptions.models import Subscriber, SubscriberStatus
+from tests.conftest import venue_in
 from tests.inbound import samples
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
@@ -35,7 +36,7 @@ def invited(app, mailbox):
             db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE,
                                       source="import", language="de"))
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Mitte", topic="Antworten")
+                                  district="Mitte", topic="Antworten", venue_id=venue_in("Mitte"))
         meetings.announce(meeting, actor="test")
         db.session.commit()
         jobs.run_due()

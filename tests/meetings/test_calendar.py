@@ -17,7 +17,7 @@ from app.extensions import db
 from app.meetings import services as meetings
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.calendar_readers import read_everywhere
-from tests.conftest import csrf_token, link_in
+from tests.conftest import csrf_token, link_in, venue_in
 
 # 18:00-20:00 in Stuttgart, as UTC.
 MEETINGS = {
@@ -43,7 +43,7 @@ def announced(app):
         ids = {}
         for name, (start, end) in MEETINGS.items():
             meeting = meetings.create(actor="test", start=start, end=end, district="Mitte",
-                                      topic=f"Treffen im {name}")
+                                      topic=f"Treffen im {name}", venue_id=venue_in("Mitte"))
             meetings.announce(meeting, actor="test")
             ids[name] = (meeting.id, meeting.uid)
         db.session.commit()

@@ -18,7 +18,7 @@ from app.organisers import services as organisers
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, request_link, signin_link
+from tests.conftest import csrf_token, request_link, signin_link, venue_in
 
 START = utcnow().replace(second=0) + timedelta(days=10)
 
@@ -90,7 +90,7 @@ def test_life_of_a_meeting(app, mailbox, runner):
     add_subscribers(app, "anna@example.org", "ben@example.org")
     with app.test_request_context():
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Mitte", topic="Nachbarschaft")
+                                  district="Mitte", topic="Nachbarschaft", venue_id=venue_in("Mitte"))
         meetings.announce(meeting, actor="test")
         db.session.commit()
         meeting_id, uid = meeting.id, meeting.uid
@@ -185,7 +185,7 @@ def test_cancellation_drops_queued_reminders(app, mailbox):
     add_subscribers(app, "dora@example.org")
     with app.test_request_context():
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Ost")
+                                  district="Ost", venue_id=venue_in("Ost"))
         meetings.announce(meeting, actor="test")
         meeting_id = meeting.id
         delivery.queue_invitations()
@@ -206,22 +206,25 @@ def test_announcement_goes_to_active_subscribers_once_when_due(app, mailbox):
     add_subscribers(app, "eva@example.org", "fynn@example.org")
     with app.test_request_context():
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="West", topic="Stadtteilarbeit")
-        announcements.schedule(meeting, actor="test", subject="Thema: Stadtteilarbeit",
-                               body="Wir freuen uns **auf euch**.",
-                               send_at=utcnow() + timedelta(hours=1))
+                                  district="West", topic="Stadtteilarbeit",
+                                  venue_id=venue_in("West"))
+        draft = announcements.write(meeting, actor="test", subject="Thema: Stadtteilarbeit",
+                                    body="Wir freuen uns **auf euch**.",
+                                    send_at=utcnow() + timedelta(hours=2))
+        announcements.schedule(draft, actor="test", announce_meeting=True)
         db.session.commit()
     run_jobs(app)
-    assert mailbox.messages == []  # not due yet
+    # The invitations go out now; the announcement is not due yet.
+    assert {m["Subject"].split(":")[0] for _f, _t, m, _r in mailbox.messages} == {"Einladung"}
     with app.test_request_context():
-        assert delivery.queue_announcements(now=utcnow() + timedelta(hours=2)) == 2
+        assert delivery.queue_announcements(now=utcnow() + timedelta(hours=3)) == 2
         db.session.commit()
     run_jobs(app)
     run_jobs(app)
-    [mail] = mailbox.to("eva@example.org")
+    [mail] = [m for m in mailbox.to("eva@example.org") if m["Subject"].startswith("Thema")]
     assert mail["Subject"] == "Thema: Stadtteilarbeit"
     assert "<strong>auf euch</strong>" in mail.get_body(("html",)).get_content()
-    assert len(mailbox.to("fynn@example.org")) == 1
+    assert len(mailbox.to("fynn@example.org")) == 2
 
 
 def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
@@ -234,7 +237,7 @@ def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
         db.session.commit()
     with app.test_request_context():
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Süd", topic="Begegnung")
+                                  district="Süd", topic="Begegnung", venue_id=venue_in("Süd"))
         meetings.announce(meeting, actor="test")
         db.session.commit()
     run_jobs(app)
@@ -265,7 +268,7 @@ def test_a_meeting_announced_late_sends_the_invitation_and_no_reminder(app, mail
     soon = utcnow().replace(second=0) + timedelta(days=1)
     with app.test_request_context():
         meeting = meetings.create(actor="test", start=soon, end=soon + timedelta(hours=2),
-                                  district="Nord")
+                                  district="Nord", venue_id=venue_in("Nord"))
         meetings.announce(meeting, actor="test")
         db.session.commit()
     run_jobs(app)

@@ -15,7 +15,7 @@ from app.meetings.models import Rsvp
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, link_in
+from tests.conftest import csrf_token, link_in, venue_in
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
 
@@ -27,7 +27,7 @@ def invite(app, mailbox, *emails):
                                       organisation="Bürgerhaus", status=SubscriberStatus.ACTIVE,
                                       source="import", language="de"))
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Mitte", topic="Ehrenamt")
+                                  district="Mitte", topic="Ehrenamt", venue_id=venue_in("Mitte"))
         meetings.announce(meeting, actor="test")
         db.session.commit()
         jobs.run_due()

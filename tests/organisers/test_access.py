@@ -10,14 +10,17 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.inbound import services as inbound
+from app.meetings import announcements, venues
 from app.meetings import services as meetings
-from app.meetings import venues
 from app.shared.database import utcnow
+from app.subscriptions import services as subscribers
 from tests.conftest import csrf_token
 
 # The pages of the organiser area that only admins may open.
 ADMIN_ONLY = {"subscriptions.subscriber_list", "subscriptions.subscriber_import",
-              "subscriptions.subscriber_export", "organisers.audit_log"}
+              "subscriptions.subscriber_import_apply", "subscriptions.subscriber_export",
+              "subscriptions.add_person", "subscriptions.person", "subscriptions.person_action",
+              "organisers.audit_log"}
 # Signing in and out is for everyone.
 OPEN = {"organisers.signin", "organisers.signin_link", "organisers.signout"}
 
@@ -50,11 +53,15 @@ def url_for_rule(app):
         start = utcnow() + timedelta(days=40)
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
                                   district="Mitte", venue_id=venue.id)
+        announcement = announcements.write(meeting, actor="test", subject="Thema",
+                                           body="Text")
+        person = subscribers.add_person("person@example.org", actor="test", consent_note="Tel.")
         db.session.commit()
         kept = inbound.receive(b"From: someone@example.org\r\nSubject: Frage\r\n\r\nHallo\r\n")
         db.session.commit()
         ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id),
-               "<int:mail_id>": str(kept.id)}
+               "<int:mail_id>": str(kept.id), "<int:announcement_id>": str(announcement.id),
+               "<int:subscriber_id>": str(person.id), "<action>": "abmelden"}
 
     def build(rule):
         for placeholder, value in ids.items():

@@ -90,9 +90,12 @@ def test_same_neutral_answer_whatever_the_address(client, mailbox, app):
                for email in ("new@example.org", "ACTIVE@example.org", "new@example.org")}
     bodies = {text.split('<main id="main">')[1] for text in answers.values()}
     assert len(bodies) == 1
-    # Active stays active, and gets no mail.
+    # Active stays active, and gets a mail with the settings link (no confirmation).
     assert status(app, "active@example.org") == SubscriberStatus.ACTIVE
-    assert mailbox.to("active@example.org") == []
+    [again] = mailbox.to("active@example.org")
+    assert again["Subject"] == "Sie sind schon im Verteiler"
+    assert "/einstellungen/" in again.get_body(("plain",)).get_content()
+    assert "/bestaetigen/" not in again.get_body(("plain",)).get_content()
 
 
 def test_get_never_confirms_and_link_is_single_use(app, client, mailbox):
