@@ -158,14 +158,26 @@ def test_serve_says_clearly_when_its_port_is_taken(tmp_path):
             assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_organiser_signs_in_and_plans_a_meeting_on_a_phone(service, browser):
+def recipients_in_catcher(service) -> list[str]:
+    """The envelope recipients of every mail the service's catcher received."""
+    import mailbox
+
+    box = mailbox.Maildir(service.env["FLASK_MAIL_CATCHER_DIR"], create=True)
+    return [message["X-RcptTo"] for message in box]
+
+
+def test_organiser_plans_the_year_and_withdraws_an_announcement_on_a_phone(service, browser):
+    """Issue: an organiser on a phone plans the year, turns the first proposal into a
+    meeting with venue and host, writes an announcement, previews it, sends a test to
+    themselves, schedules it and withdraws it; nothing reaches the member."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     cli = [sys.executable, "-m", "flask", "--app", "app"]
-    added = subprocess.run([*cli, "organisers", "add", "anna@example.org", "--role", "admin"],
-                           cwd=ROOT, env=service.env, capture_output=True, text=True)
-    assert added.returncode == 0, added.stderr
+    for args in (["organisers", "add", "anna@example.org", "--role", "admin"],):
+        added = subprocess.run([*cli, *args], cwd=ROOT, env=service.env, capture_output=True,
+                               text=True)
+        assert added.returncode == 0, added.stderr
     browser.set_window_size(390, 844)  # a phone
     browser.get(service.url + "/organisation/")  # not signed in: to the sign-in page
     heading_becomes(browser, "Anmeldung für das Orga-Team")
@@ -175,19 +187,72 @@ def test_organiser_signs_in_and_plans_a_meeting_on_a_phone(service, browser):
     open_link_in_mail(browser, service, "Ihr Anmeldelink für vernetzer", "/organisation/anmelden/")
     heading_becomes(browser, "Treffen")
 
-    go(browser, browser.find_element(By.LINK_TEXT, "Neues Treffen"))
-    year = time.localtime().tm_year + 1
-    for field, value in (("start", f"{year}-03-09T18:00"), ("end", f"{year}-03-09T20:00")):
-        browser.execute_script("arguments[0].value = arguments[1]",
-                               browser.find_element(By.ID, field), value)
-    Select(browser.find_element(By.ID, "district")).select_by_visible_text("Vaihingen")
+    # A member of the list, who must get nothing of all this.
+    browser.get(service.url + "/organisation/verteiler/neu")
+    browser.find_element(By.ID, "email").send_keys("mitglied@example.org")
+    browser.find_element(By.ID, "consent_note").send_keys("Beim Treffen eingetragen")
+    go(browser, browser.find_element(By.ID, "submit"))
+    assert "wurde aufgenommen" in browser.find_element(By.TAG_NAME, "main").text
+
+    # The year's plan, with its reasons, accepted as drafts.
+    browser.get(service.url + "/organisation/")
+    go(browser, browser.find_element(By.LINK_TEXT, "Jahresplanung"))
+    heading_becomes(browser, "Jahresplanung")
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "Quartal 1" in main and "noch nie besucht" in main
+    go(browser, browser.find_element(By.ID, "submit"))
+    assert "als Entwürfe gespeichert" in browser.find_element(By.TAG_NAME, "main").text
+    go(browser, browser.find_elements(By.CSS_SELECTOR, "ol.plan a")[0])
+    district = Select(browser.find_element(By.ID, "district")).first_selected_option.text
+
+    # A venue in that district, then the first meeting gets venue, host and topic.
+    meeting_url = browser.current_url
+    browser.get(service.url + "/organisation/orte")
+    browser.find_element(By.ID, "name").send_keys("Stadtteilhaus")
+    browser.find_element(By.ID, "address").send_keys("Hauptstraße 1")
+    Select(browser.find_element(By.ID, "district")).select_by_visible_text(district)
+    go(browser, browser.find_element(By.ID, "submit"))
+    browser.get(meeting_url)
+    Select(browser.find_element(By.ID, "venue_id")).select_by_visible_text(
+        f"Stadtteilhaus ({district})")
+    browser.find_element(By.ID, "host_organisation").send_keys("Stadtteilhaus e. V.")
+    browser.find_element(By.ID, "host_contact").send_keys("Frau Beispiel")
     browser.find_element(By.ID, "topic").send_keys("Nachbarschaftshilfe")
     go(browser, browser.find_element(By.ID, "submit"))
-    heading_becomes(browser, "Treffen in Vaihingen")
-    assert "als Entwurf gespeichert" in browser.find_element(By.TAG_NAME, "main").text
-    go(browser, browser.find_element(By.XPATH, "//button[text()='Ankündigen']"))
-    heading_becomes(browser, "Treffen in Vaihingen")
-    assert "angekündigt" in browser.find_element(By.TAG_NAME, "main").text
-    # The page fits the phone: nothing wider than the screen but scrollable tables.
+    assert "gespeichert" in browser.find_element(By.TAG_NAME, "main").text
+
+    # The announcement: written, previewed (the mail in a sandboxed frame), tested.
+    go(browser, browser.find_element(By.LINK_TEXT, "Themen-Ankündigung schreiben"))
+    browser.find_element(By.ID, "subject").send_keys("Thema: Nachbarschaftshilfe")
+    browser.find_element(By.ID, "body").send_keys("Liebe Leute, **kommt** vorbei!")
+    tomorrow = time.strftime("%Y-%m-%dT10:00", time.localtime(time.time() + 86400))
+    browser.execute_script("arguments[0].value = arguments[1]",
+                           browser.find_element(By.ID, "send_at"), tomorrow)
+    go(browser, browser.find_element(By.ID, "submit"))
+    heading_becomes(browser, "Vorschau")
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.mail-preview")
+    assert frame.get_attribute("sandbox") == ""
+    browser.switch_to.frame(frame)
+    assert "kommt" in browser.find_element(By.TAG_NAME, "strong").text
+    browser.switch_to.default_content()
+    assert "an 1 Person" in browser.find_element(By.TAG_NAME, "main").text
+    preview_url = browser.current_url
+    go(browser, browser.find_element(By.XPATH, "//button[text()='Test an mich senden']"))
+    assert "Ein Test wurde an anna@example.org gesendet" in browser.find_element(
+        By.TAG_NAME, "main").text
+    wait_for_mail(browser, service, "[Test] Thema: Nachbarschaftshilfe")
+
+    # Confirmed (announcing the meeting with it), listed, then withdrawn.
+    browser.get(preview_url)
+    browser.find_element(By.ID, "announce_meeting").click()
+    go(browser, browser.find_element(By.ID, "submit"))
+    heading_becomes(browser, "Themen-Ankündigungen")
+    assert "eingeplant" in browser.find_element(By.TAG_NAME, "main").text
+    go(browser, browser.find_element(By.XPATH, "//button[text()='Zurückziehen']"))
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "zurückgezogen" in main and "Keine Ankündigung wartet" in main
+    # The pages fit the phone: nothing wider than the screen but scrollable tables.
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
+    recipients = recipients_in_catcher(service)
+    assert "anna@example.org" in recipients and "mitglied@example.org" not in recipients
