@@ -120,6 +120,8 @@ def schedule(announcement: Announcement, *, actor: str, same_hour_ok: bool = Fal
             raise UserError(_("The meeting is still a draft. Announce it together with "
                               "this announcement, or first complete and announce it."))
         meetings.announce(meeting, actor=actor, now=now)
+    # A time that has passed meanwhile (or "now" when written) means: right away.
+    announcement.send_at = max(announcement.send_at, now)
     _validated(meeting, announcement.subject, announcement.body, announcement.send_at, now)
     invited = collides_with_invitation(announcement, now)
     if invited is not None and not same_hour_ok:
@@ -131,7 +133,7 @@ def schedule(announcement: Announcement, *, actor: str, same_hour_ok: bool = Fal
     announcement.same_hour_ok = same_hour_ok
     audit.record(actor, "announcement.schedule", f"announcement {announcement.id}",
                  meeting=meeting.id, title=announcement.subject,
-                 send_at=local_text(max(announcement.send_at, now)), recipients=recipients())
+                 send_at=local_text(announcement.send_at), recipients=recipients())
     return announcement
 
 

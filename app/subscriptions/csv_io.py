@@ -6,7 +6,6 @@ Import is two steps: ``preview`` reads and checks every row and changes nothing;
 
 import csv
 import io
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,8 +17,8 @@ from ..shared import audit
 from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
 from ..shared.validation import clean_district, clean_text, normalise_email
-from . import consent, mails
-from .models import ConsentEvent, ConsentSource, PendingImport, Subscriber, SubscriberStatus
+from . import services
+from .models import ConsentSource, PendingImport, Subscriber
 
 # Header names as mail clients (Outlook, Thunderbird) and people write them, lower-cased.
 COLUMNS = {
@@ -188,22 +187,9 @@ def apply(report: ImportReport, *, consent_note: str | None, confirm_by_mail: bo
         )
     note = clean_text(consent_note, 500, _("Note")) if consent_note else None
     for entry in report.new:
-        subscriber = Subscriber(
-            email=entry.email, name=entry.name, organisation=entry.organisation,
-            district=entry.district, source=ConsentSource.IMPORT,
-            status=SubscriberStatus.PENDING if confirm_by_mail else SubscriberStatus.ACTIVE,
-        )
-        subscriber.consents.append(
-            ConsentEvent(action="import", source=ConsentSource.IMPORT, note=note)
-        )
-        db.session.add(subscriber)
-        if confirm_by_mail:
-            subscriber.confirm_nonce = secrets.token_hex(16)
-            db.session.flush()
-            mails.send_confirmation(subscriber, consent.version_label(subscriber.language))
-        else:
-            subscriber.confirmed_at = utcnow()
-    db.session.flush()
+        services.enter(entry.email, source=ConsentSource.IMPORT, action="import", note=note,
+                       confirm_by_mail=confirm_by_mail, name=entry.name,
+                       organisation=entry.organisation, district=entry.district)
     audit.record(actor, "subscribers.import", None, added=len(report.new),
                  confirm_by_mail=confirm_by_mail)
     return len(report.new)

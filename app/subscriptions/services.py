@@ -219,12 +219,24 @@ def add_person(email: str, *, actor: str, name=None, organisation=None, district
                           "(or let them confirm by mail)."))
     if find_by_email(email) is not None:
         raise UserError(_("%(email)s is on the list already.", email=email))
-    subscriber = Subscriber(email=email, name=name, organisation=organisation,
-                            district=district, source=ConsentSource.ORGANISER,
+    subscriber = enter(email, source=ConsentSource.ORGANISER, action="add", note=note,
+                       confirm_by_mail=confirm_by_mail, name=name, organisation=organisation,
+                       district=district)
+    audit.record(actor, "subscriber.add", f"subscriber {subscriber.id}",
+                 confirm_by_mail=confirm_by_mail, note=note)
+    return subscriber
+
+
+def enter(email: str, *, source: ConsentSource, action: str, note: str | None,
+          confirm_by_mail: bool, **details) -> Subscriber:
+    """Put a checked, new address on the list on an organiser's word (added by hand,
+    imported): active on their ``note`` of how the person consented, or pending with
+    a confirmation mail."""
+    subscriber = Subscriber(email=email, source=source, **details,
                             status=(SubscriberStatus.PENDING if confirm_by_mail
                                     else SubscriberStatus.ACTIVE))
     db.session.add(subscriber)
-    _record(subscriber, "add", ConsentSource.ORGANISER, note=note)
+    _record(subscriber, action, source, note=note)
     if confirm_by_mail:
         subscriber.confirm_nonce = secrets.token_hex(16)
         db.session.flush()
@@ -232,8 +244,6 @@ def add_person(email: str, *, actor: str, name=None, organisation=None, district
     else:
         subscriber.confirmed_at = utcnow()
     db.session.flush()
-    audit.record(actor, "subscriber.add", f"subscriber {subscriber.id}",
-                 confirm_by_mail=confirm_by_mail, note=note)
     return subscriber
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 import jobs
 from app.extensions import db
+from app.meetings import announcements
 from app.meetings import invitations as delivery
 from app.meetings import services as meetings
 from app.meetings.models import Announcement, Meeting
@@ -267,3 +268,18 @@ def test_announcement_and_invitation_stay_an_hour_apart(app, client, mailbox, si
         assert delivery.queue_invitations() == 1  # the first meeting's, chosen so
         assert delivery.queue_invitations() == 0
         assert delivery.queue_invitations(now=utcnow() + timedelta(minutes=61)) == 1
+
+
+def test_an_announcement_for_now_confirmed_later_goes_right_away(app, mailbox):
+    member(app)
+    meeting_id = announced(app)
+    written = utcnow()
+    with app.test_request_context():
+        draft_ = announcements.write(meetings.get(meeting_id), actor="test", subject="Jetzt",
+                                     body="Text", now=written)
+        announcements.schedule(draft_, actor="test", now=written + timedelta(minutes=30))
+        db.session.commit()
+        assert draft_.send_at == written + timedelta(minutes=30)
+    run_jobs(app, now=written + timedelta(minutes=31))
+    [mail] = mailbox.to(MEMBER)
+    assert mail["Subject"] == "Jetzt"
