@@ -174,18 +174,19 @@ def _done(action, success: str):
     return ok, changed
 
 
-def _meeting_page(form, meeting, ok=True, error=None):
-    """The meeting form; after a refused save with status 400, and with the
-    "intended" box for a second meeting on one evening when that was the reason."""
+def _meeting_page(form, meeting, error=None):
+    """The meeting form; after a refused save (any POST that gets here) with status
+    400, and with the "intended" box for a second meeting on one evening when that
+    was the reason."""
     if meeting is not None and request.method == "GET":
         form.start.data = local_text(meeting.start_at).replace(" ", "T")
         form.end.data = local_text(meeting.end_at).replace(" ", "T")
     extra = {}
-    if meeting is not None and meeting.id is not None:
+    if meeting is not None:
         extra = dict(cancel_form=CancelForm(), delete_form=DeleteForm(), button=ButtonForm(),
                      announcements=announcements.for_meeting(meeting),
                      counts=rsvp.counts(meeting), answers=rsvp.answers(meeting))
-    status = 400 if request.method == "POST" and not ok else 200
+    status = 400 if request.method == "POST" else 200
     return render_template("meetings/meeting_form.html", form=form, meeting=meeting,
                            same_evening=isinstance(error, meetings.SameEvening),
                            **extra), status
@@ -203,14 +204,14 @@ def new_meeting():
     """A new draft; ``?vorlage=ID`` fills the form from that meeting (a copy)."""
     template = meetings.find(request.args.get("vorlage")) if request.args.get("vorlage") else None
     form = _meeting_form(template)
-    ok, result = True, None
+    result = None
     if form.validate_on_submit():
         ok, result = _done(
             lambda: meetings.create(actor=g.organiser.email, **_meeting_fields(form)),
             _("The meeting has been saved as a draft."))
         if ok:
             return redirect(url_for(".meeting", meeting_id=result.id))
-    return _meeting_page(form, None, ok, result)
+    return _meeting_page(form, None, result)
 
 
 @bp.route("/organisation/treffen/<int:meeting_id>", methods=["GET", "POST"])
@@ -218,14 +219,14 @@ def new_meeting():
 def meeting(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     form = _meeting_form(meeting)
-    ok, result = True, None
+    result = None
     if form.validate_on_submit():
         ok, result = _done(
             lambda: meetings.update(meeting, actor=g.organiser.email, **_meeting_fields(form)),
             _("The changes have been saved."))
         if ok:
             return redirect(url_for(".meeting", meeting_id=meeting.id))
-    return _meeting_page(form, meeting, ok, result)
+    return _meeting_page(form, meeting, result)
 
 
 @bp.get("/organisation/treffen/<int:meeting_id>/antworten.csv")
@@ -279,10 +280,9 @@ def plan():
     """The planner's proposal for a year, with its reasons; accepting it saves drafts."""
     form = PlanForm()
     year = form.year.data if form.is_submitted() else request.args.get("jahr")
-    try:
-        year = int(year) if year else local(utcnow()).year + 1
-    except ValueError:
-        abort(404)
+    # Not a number: year 0, which the planner refuses with a clear message.
+    year = (int(year) if year.isascii() and year.isdigit() else 0) if year \
+        else local(utcnow()).year + 1
     if form.validate_on_submit():
         ok, created = _done(lambda: meetings.apply_plan(year, actor=g.organiser.email),
                             _("The proposal has been saved as drafts."))
@@ -308,14 +308,13 @@ def announcement(meeting_id):
     """Write an announcement: saved as a draft, then previewed and confirmed."""
     meeting = _meeting_or_404(meeting_id)
     form = AnnouncementForm()
-    ok = True
     if form.validate_on_submit():
         ok, written = _done(lambda: announcements.write(
             meeting, actor=g.organiser.email, **_announcement_fields(form)),
             _("Saved as a draft. Please check the preview, then confirm."))
         if ok:
             return redirect(url_for(".announcement_preview", announcement_id=written.id))
-    status = 400 if request.method == "POST" and not ok else 200
+    status = 400 if request.method == "POST" else 200
     return render_template("meetings/announcement.html", form=form, meeting=meeting,
                            announcement=None), status
 
@@ -333,7 +332,6 @@ def _announcement_or_404(announcement_id):
 def announcement_edit(announcement_id):
     announcement = _announcement_or_404(announcement_id)
     form = AnnouncementForm()
-    ok = True
     if request.method == "GET":
         form.subject.data, form.body.data = announcement.subject, announcement.body
         form.send_at.data = local_text(announcement.send_at).replace(" ", "T")
@@ -343,7 +341,7 @@ def announcement_edit(announcement_id):
             _("Saved as a draft again. Please check the preview, then confirm."))
         if ok:
             return redirect(url_for(".announcement_preview", announcement_id=announcement.id))
-    status = 400 if request.method == "POST" and not ok else 200
+    status = 400 if request.method == "POST" else 200
     return render_template("meetings/announcement.html", form=form,
                            meeting=announcement.meeting, announcement=announcement), status
 

@@ -145,6 +145,9 @@ def test_planning_twice_adds_nothing(app, client, runner, mailbox, sign_in):
     page = client.get(f"/organisation/jahresplanung?jahr={YEAR}")
     assert page.status_code == 200
     assert page.text.count("Quartal") >= 4 and "noch nie besucht" in page.text
+    for bad in ("abc", "²", "99999999999999999999"):
+        refused = client.get(f"/organisation/jahresplanung?jahr={bad}")
+        assert refused.status_code == 400 and "Jahr" in refused.text
     for _time in range(2):  # a double click
         post(client, "/organisation/jahresplanung", year=str(YEAR))
     again = runner.invoke(args=["meetings", "plan", str(YEAR), "--apply"])
