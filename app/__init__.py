@@ -2,9 +2,11 @@
 neighbourhood organisers. ``create_app`` is the application factory.
 
 One package per domain, stacked without cycles (import-linter checks it):
-``organisers`` (sign-in, the organiser area's audit log) on top, then ``meetings``
-(venues, planner, announcements, calendar, invitations), ``subscriptions`` (the list),
-``delivery`` (outbox, MIME, sending) and ``shared`` at the bottom. Each has its
+``organisers`` (sign-in, the organiser area's audit log) on top, then ``inbound``
+(mail to the service), ``registrations`` (the NetzWerkStatt), ``meetings`` (venues,
+planner, announcements, calendar, invitations, the public pages and the blog widget),
+``subscriptions`` (the list), ``delivery`` (outbox, MIME, sending), ``legal``
+(Impressum, Datenschutz) and ``shared`` at the bottom. Each has its
 models, services, forms, views and CLI; views, CLI and the jobs call services.
 """
 
@@ -94,10 +96,12 @@ def _register_domains(app: Flask) -> None:
     from .delivery import views as delivery_views
     from .inbound import cli as inbound_cli
     from .inbound import views as inbound_views
+    from .legal import views as legal_views
     from .meetings import cli as meetings_cli
     from .meetings import views as meetings_views
     from .organisers import cli as organisers_cli
     from .organisers import views as organisers_views
+    from .registrations import views as registrations_views
     from .shared.web import register_error_pages, status_label
     from .subscriptions import cli as subscriptions_cli
     from .subscriptions import services as subscriptions
@@ -106,7 +110,8 @@ def _register_domains(app: Flask) -> None:
     subscriptions.register_with_delivery()
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
-                      delivery_views.bp, inbound_views.bp):
+                      delivery_views.bp, inbound_views.bp, registrations_views.bp,
+                      legal_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:
         app.register_blueprint(delivery_views.catcher_bp)

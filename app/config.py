@@ -7,6 +7,7 @@ a bad value stops the start with one line naming the setting, instead of failing
 on first use. The same checks are the core of a later ``doctor`` command.
 """
 
+import os
 import re
 from datetime import time
 from email.utils import parseaddr
@@ -96,6 +97,14 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,  # how many reverse proxies set X-Forwarded-For/-Proto/-Host
     "DISTRICTS_FILE": None,  # None: the Stuttgart districts shipped in app/data
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    # Legal pages: Markdown files (None: the shipped templates, still to be completed).
+    "LEGAL_IMPRINT_FILE": None,
+    "LEGAL_PRIVACY_FILE": None,
+    # The blog widget may be framed by these origins (space-separated), besides this site.
+    "WIDGET_FRAME_ANCESTORS": "",
+    # NetzWerkStatt: how long an offered place is held, and when registrations are deleted.
+    "REGISTRATION_OFFER_HOURS": 48,
+    "REGISTRATION_RETENTION_DAYS": 90,
 }
 
 
@@ -163,6 +172,18 @@ def _clock(config, name: str) -> None:
         raise SettingsError(name, f"{config[name]!r} is not a time such as 18:00") from None
 
 
+def _origins(config, name: str) -> None:
+    """Space-separated web origins (https://blog.example.org), as a CSP source list."""
+    value = str(config[name] or "")
+    for origin in value.split():
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or \
+                parts.path not in ("", "/") or parts.query or ";" in origin or "," in origin:
+            raise SettingsError(name, f"{origin!r} is not an origin such as "
+                                      "https://blog.example.org")
+    config[name] = " ".join(origin.rstrip("/") for origin in value.split())
+
+
 def check(config) -> None:
     """Convert and check every setting in ``config`` (a Flask config), in place."""
     if not config.get("SECRET_KEY"):
@@ -192,7 +213,8 @@ def check(config) -> None:
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
             ("SIGNIN_LINK_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
             ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
-            ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None)):
+            ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
+            ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650)):
         _whole(config, name, minimum, maximum)
     for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT"):
         _seconds(config, name)
@@ -241,6 +263,10 @@ def check(config) -> None:
         districts.load(config["DISTRICTS_FILE"])
     except ValueError as error:
         raise SettingsError("DISTRICTS_FILE", str(error)) from None
+    for name in ("LEGAL_IMPRINT_FILE", "LEGAL_PRIVACY_FILE"):
+        if config[name] and not os.path.isfile(config[name]):
+            raise SettingsError(name, f"{config[name]!r} is not a readable Markdown file")
+    _origins(config, "WIDGET_FRAME_ANCESTORS")
     if config["BABEL_DEFAULT_LOCALE"] not in config["LANGUAGES"]:
         raise SettingsError("BABEL_DEFAULT_LOCALE",
                             f"must be one of {', '.join(config['LANGUAGES'])}")

@@ -6,13 +6,15 @@ never inside the web server. Correctness comes from the database, so several wor
 may run at once.
 """
 
-from . import delivery, housekeeping, inbound
+from . import delivery, housekeeping, inbound, registrations
 
 # name -> (function, seconds between runs); ``run_due`` keeps this order, so that
 # nothing is sent to a sign-up that is being purged.
 SCHEDULE = {
     "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
     "mark_meetings_held": (housekeeping.mark_meetings_held, 3600),
+    "forget_registrations": (housekeeping.forget_registrations, 3600),
+    "move_waiting_lists": (registrations.move_waiting_lists, 60),
     "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
     "drain_outbox": (delivery.drain_outbox, 15),
     "poll_mailbox": (inbound.poll_mailbox, 60),

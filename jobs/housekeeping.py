@@ -2,6 +2,7 @@
 
 from app.extensions import db
 from app.meetings import services as meetings
+from app.registrations import services as registrations
 from app.subscriptions import services as subscriptions
 
 
@@ -15,5 +16,12 @@ def purge_unconfirmed() -> int:
 def mark_meetings_held() -> int:
     """Announced meetings that are over become "held" (and can no longer be changed)."""
     count = meetings.mark_held()
+    db.session.commit()
+    return count
+
+
+def forget_registrations() -> int:
+    """A while after a NetzWerkStatt its registrations are deleted; counts remain."""
+    count = registrations.forget_past()
     db.session.commit()
     return count

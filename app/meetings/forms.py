@@ -5,7 +5,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     HiddenField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -16,6 +18,10 @@ from ..shared.forms import answer_field
 
 
 class MeetingForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[
+        SelectChoice("meeting", _l("Network meeting")),
+        SelectChoice("workshop", _l("NetzWerkStatt (with registration)"))],
+        validate_choice=False)
     start = StringField(_l("Start"), render_kw={"type": "datetime-local", "required": True})
     end = StringField(_l("End"), render_kw={"type": "datetime-local", "required": True})
     district = SelectField(_l("District"), validate_choice=False)
@@ -73,6 +79,19 @@ class VenueForm(FlaskForm):
     accessibility_notes = TextAreaField(_l("Accessibility notes"), render_kw={"rows": 3})
     capacity = StringField(_l("Capacity (people)"), render_kw={"inputmode": "numeric"})
     submit = SubmitField(_l("Add venue"))
+
+
+class RecordForm(FlaskForm):
+    record = TextAreaField(_l("What we took away (Markdown; public, searchable: links and "
+                              "contacts that other districts can use)"), render_kw={"rows": 8})
+    submit = SubmitField(_l("Save the record"))
+
+
+class RsvpRequestForm(FlaskForm):
+    email = EmailField(_l("Your e-mail address on the distribution list"),
+                       render_kw={"autocomplete": "email", "required": True})
+    answer = answer_field(_l("Your answer"))
+    submit = SubmitField(_l("Send me my answer link"))
 
 
 class RsvpForm(FlaskForm):

@@ -60,13 +60,18 @@ class Meeting(db.Model):
     description: Mapped[str | None] = mapped_column(sa.Text)  # Markdown
     organiser_notes: Mapped[str | None] = mapped_column(sa.Text)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))  # shown publicly
+    # "Was wir mitgenommen haben": organisers' Markdown record once it has taken place.
+    record: Mapped[str | None] = mapped_column(sa.Text)
+    # The start it had when it was announced, if it has moved since (shown publicly).
+    previous_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who hosts this meeting: the organisation and its contact person (organisers only).
     host_organisation: Mapped[str | None] = mapped_column(sa.String(150))
     host_contact: Mapped[str | None] = mapped_column(sa.String(300))
     uid: Mapped[str] = mapped_column(sa.String(200), unique=True)
     sequence: Mapped[int] = mapped_column(default=0)
-    # NetzWerkStatt only: places, and whether people may register.
+    # NetzWerkStatt only: places, child-care places, and whether people may register.
     capacity: Mapped[int | None]
+    childcare_capacity: Mapped[int | None]
     registration_open: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -9,6 +9,7 @@ and the mail is kept for organisers, never guessed.
 """
 
 import csv
+import secrets
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -20,7 +21,7 @@ from icalendar import Calendar
 from ..delivery import outbox
 from ..delivery.compose import compose
 from ..extensions import db
-from ..shared import audit
+from ..shared import audit, ratelimit
 from ..shared.database import utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, make_token, read_token
@@ -86,6 +87,35 @@ def check_open(meeting: Meeting, now=None) -> None:
     if meeting.status != MeetingStatus.ANNOUNCED or meeting.start_at <= (now or utcnow()):
         raise UserError(_("This meeting has already started; answers can no longer "
                           "be changed."))
+
+
+def request_link(meeting: Meeting, email: str, answer, *, ip: str | None) -> bool:
+    """"Ich komme" on the public meeting page: a member of the list gets a mail with
+    their personal answer links (``answer`` preselected in the one we point to).
+    Nothing shows whether the address is on the list; False only when a limit held
+    a mail back."""
+    email = normalise_email(email)
+    try:
+        answer = Answer(answer)
+    except ValueError:
+        raise UserError(_("Please choose one of the answers.")) from None
+    check_open(meeting)
+    allowed = ratelimit.allow("CONFIRM_MAILS_PER_ADDRESS", "rsvp", email) and (
+        ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", "rsvp", ip))
+    subscriber = subscriptions.find_by_email(email)
+    if subscriber is None or not subscriptions.is_active(subscriber) or not allowed:
+        return allowed
+    answer_links = links(meeting.id, token(meeting.id, subscriber))
+    message = compose(
+        "rsvp_link", lambda: _("Your answer link: %(summary)s", summary=calendar.summary(meeting)),
+        address=subscriber.email, name=subscriber.name, language=subscriber.language,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"], meeting=meeting, answers=True,
+        chosen_url=answer_links[f"rsvp_{answer.value}_url"], chosen=answer_label(answer),
+        meeting_url=calendar.meeting_url(meeting), ics_url=calendar.file_url(meeting),
+        **answer_links)
+    outbox.enqueue(message, key=f"rsvp-link:{meeting.id}:{subscriber.id}:{secrets.token_hex(8)}",
+                   kind="rsvp-link", subscriber_id=subscriber.id, meeting_id=meeting.id)
+    return True
 
 
 def answer_of(meeting: Meeting, subscriber) -> Answer | None:

@@ -143,6 +143,7 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
         _check_evening(start, meeting, allow_same_evening)
     moved = (start, end, district, venue) != (meeting.start_at, meeting.end_at,
                                              meeting.district, meeting.venue)
+    before_start = meeting.start_at
     before = {"start": local_text(meeting.start_at), "district": meeting.district,
               "venue": meeting.venue.name if meeting.venue else None, "topic": meeting.topic,
               "host": meeting.host_organisation}
@@ -157,6 +158,8 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
     if moved:
         meeting.sequence += 1
         if meeting.status == MeetingStatus.ANNOUNCED:
+            if start != before_start and meeting.previous_start_at is None:
+                meeting.previous_start_at = before_start  # shown as "moved" in public
             invitations.meeting_changed(meeting)
     audit.record(actor, "meeting.update", f"meeting {meeting.id}", before=before,
                  after={"start": local_text(start), "district": district,
@@ -222,6 +225,121 @@ def next_announced(now=None) -> Meeting | None:
         sa.select(Meeting).where(Meeting.status == MeetingStatus.ANNOUNCED,
                                  Meeting.start_at > (now or utcnow()))
         .order_by(Meeting.start_at).limit(1))
+
+
+def lock(meeting: Meeting) -> Meeting:
+    """Take the meeting's row lock for the rest of the transaction (PostgreSQL; SQLite
+    writes one at a time anyway) and read it afresh: whatever is counted against it
+    (a NetzWerkStatt's places) is then counted by one transaction at a time."""
+    return db.session.scalars(sa.select(Meeting).where(Meeting.id == meeting.id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+
+
+PUBLIC = (MeetingStatus.ANNOUNCED, MeetingStatus.CANCELLED, MeetingStatus.HELD)
+
+
+def find_public(meeting_id) -> Meeting | None:
+    """A meeting anyone may see: announced, cancelled or held, never a draft."""
+    meeting = find(meeting_id)
+    return meeting if meeting is not None and meeting.status in PUBLIC else None
+
+
+def upcoming(now=None, *, limit: int = 50) -> list[Meeting]:
+    """Meetings still ahead, announced or cancelled (a cancelled one is shown as such)."""
+    return list(db.session.scalars(
+        sa.select(Meeting).where(Meeting.status.in_((MeetingStatus.ANNOUNCED,
+                                                     MeetingStatus.CANCELLED)),
+                                 Meeting.end_at > (now or utcnow()))
+        .order_by(Meeting.start_at).limit(limit)))
+
+
+def following(after: Meeting, now=None) -> list[Meeting]:
+    """The announced meetings after ``after`` in the same year (the home page's list)."""
+    year = local(after.start_at).year
+    return [m for m in upcoming(now) if m.id != after.id and m.start_at > after.start_at
+            and local(m.start_at).year == year]
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def archive(*, word: str = "", district: str = "", topic: str = "",
+            now=None) -> dict[int, list[Meeting]]:
+    """Past meetings (held, or cancelled) by year, newest first, found by a word in
+    their topic, description or record, by district and by topic."""
+    query = sa.select(Meeting).where(
+        Meeting.status.in_((MeetingStatus.HELD, MeetingStatus.CANCELLED,
+                            MeetingStatus.ANNOUNCED)),
+        Meeting.end_at <= (now or utcnow()))
+    for part in (word or "").split()[:8]:
+        pattern = _like(part[:100])
+        query = query.where(sa.or_(*(column.ilike(pattern, escape="\\") for column in (
+            Meeting.topic, Meeting.description, Meeting.record, Meeting.district,
+            Meeting.host_organisation))))
+    if district:
+        query = query.where(Meeting.district == district)
+    if topic:
+        query = query.where(Meeting.topic.ilike(_like(topic[:200]), escape="\\"))
+    years: dict[int, list[Meeting]] = {}
+    for meeting in db.session.scalars(query.order_by(Meeting.start_at.desc()).limit(500)):
+        years.setdefault(local(meeting.start_at).year, []).append(meeting)
+    return years
+
+
+def topics() -> list[str]:
+    """The topics of all public meetings, for the archive's search."""
+    return sorted(set(db.session.scalars(
+        sa.select(Meeting.topic).where(Meeting.status.in_(PUBLIC), Meeting.topic.is_not(None)))))
+
+
+def write_record(meeting: Meeting, record: str | None, *, actor: str, now=None) -> Meeting:
+    """Organisers' record of a meeting that has taken place ("Was wir mitgenommen
+    haben", Markdown): public on its page and searchable in the archive."""
+    if meeting.status == MeetingStatus.DRAFT or meeting.status == MeetingStatus.CANCELLED \
+            or meeting.start_at > (now or utcnow()):
+        raise UserError(_("A record can be written once the meeting has taken place."))
+    record = (record or "").strip() or None
+    if record is not None and len(record) > 20_000:
+        raise UserError(_("The record is too long (at most 20,000 characters)."))
+    meeting.record = record
+    audit.record(actor, "meeting.record", f"meeting {meeting.id}", length=len(record or ""))
+    return meeting
+
+
+def workshops_open(now=None) -> list[Meeting]:
+    """NetzWerkStatt days still ahead that take registrations."""
+    return [m for m in upcoming(now) if m.kind == MeetingKind.WORKSHOP
+            and m.status == MeetingStatus.ANNOUNCED and m.registration_open]
+
+
+def workshops_between(start, end) -> list[Meeting]:
+    """Announced NetzWerkStatt days starting in ``[start, end)`` (for reminders)."""
+    return list(db.session.scalars(sa.select(Meeting).where(
+        Meeting.kind == MeetingKind.WORKSHOP, Meeting.status == MeetingStatus.ANNOUNCED,
+        Meeting.start_at >= start, Meeting.start_at < end)))
+
+
+def workshops_ended_before(moment) -> list[Meeting]:
+    return list(db.session.scalars(sa.select(Meeting).where(
+        Meeting.kind == MeetingKind.WORKSHOP, Meeting.end_at < moment)))
+
+
+def set_registration(meeting: Meeting, *, actor: str, open_: bool, capacity,
+                     childcare_capacity) -> Meeting:
+    """Open or close a NetzWerkStatt's registration and set its places."""
+    if meeting.kind != MeetingKind.WORKSHOP:
+        raise UserError(_("Only a NetzWerkStatt takes registrations."))
+    places = validation.capacity(capacity)
+    childcare = validation.childcare_places(childcare_capacity)
+    if open_ and meeting.status != MeetingStatus.ANNOUNCED:
+        raise UserError(_("Registration opens once the NetzWerkStatt is announced."))
+    meeting.registration_open = bool(open_)
+    meeting.capacity, meeting.childcare_capacity = places, childcare
+    audit.record(actor, "meeting.registration", f"meeting {meeting.id}",
+                 open=bool(open_), capacity=places, childcare=childcare)
+    return meeting
 
 
 def upcoming_and_recent(limit: int = 200) -> list[Meeting]:

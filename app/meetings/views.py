@@ -6,7 +6,19 @@ Thin views: they read the form, call a service with the organiser as actor, comm
 
 import io
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
@@ -18,9 +30,10 @@ from ..shared.districts import all_districts
 from ..shared.errors import UserError
 from ..shared.forms import ButtonForm, district_choices
 from ..shared.timeutil import local, local_text, parse_local
-from ..shared.web import attempt, organiser_required
+from ..shared.urls import external_url
+from ..shared.web import attempt, client_ip, organiser_required
 from ..subscriptions.mails import calendar_links
-from . import announcements, calendar, holidays_bw, rsvp, venues
+from . import announcements, api, calendar, holidays_bw, rsvp, venues
 from . import services as meetings
 from .forms import (
     AnnouncementForm,
@@ -28,11 +41,13 @@ from .forms import (
     DeleteForm,
     MeetingForm,
     PlanForm,
+    RecordForm,
     RsvpForm,
+    RsvpRequestForm,
     ScheduleForm,
     VenueForm,
 )
-from .models import AnnouncementStatus, AnswerSource, Meeting, MeetingStatus
+from .models import AnnouncementStatus, AnswerSource, Meeting, MeetingKind, MeetingStatus
 
 bp = Blueprint("meetings", __name__)
 bp.add_app_template_global(rsvp.answer_label)
@@ -50,6 +65,12 @@ def announcement_state(status: AnnouncementStatus) -> str:
 def next_meeting() -> Meeting | None:
     """The next meeting people can come to (shown on the home page)."""
     return meetings.next_announced()
+
+
+@bp.app_template_global()
+def following_meetings(meeting: Meeting) -> list[Meeting]:
+    """The meetings after ``meeting`` in the same year (home page)."""
+    return meetings.following(meeting)
 
 
 @bp.app_template_global()
@@ -77,18 +98,104 @@ def feed():
 
 
 def _published_or_404(meeting_id) -> Meeting:
-    meeting = meetings.find(meeting_id)
-    if meeting is None or meeting.status == MeetingStatus.DRAFT:
+    meeting = meetings.find_public(meeting_id)
+    if meeting is None:
         abort(404)
     return meeting
+
+
+def _search_text(name: str, limit: int) -> str:
+    """A search field from the query string, without control characters."""
+    value = request.args.get(name, "")[:limit]
+    return "".join(ch for ch in value if ch.isprintable()).strip()
+
+
+@bp.get("/treffen")
+def archive():
+    """Upcoming meetings and the archive by year, searchable by word, district, topic."""
+    word, district, topic = (_search_text("q", 200), _search_text("bezirk", 60),
+                             _search_text("thema", 200))
+    return render_template("meetings/archive.html", upcoming=meetings.upcoming(),
+                           years=meetings.archive(word=word, district=district, topic=topic),
+                           word=word, district=district, topic=topic,
+                           searched=bool(word or district or topic),
+                           districts=all_districts(), topics=meetings.topics())
 
 
 @bp.get("/treffen/<int:meeting_id>")
 def meeting_page(meeting_id):
     meeting = _published_or_404(meeting_id)
-    return render_template("meetings/meeting.html", meeting=meeting,
+    return _public_meeting_page(meeting, RsvpRequestForm())
+
+
+def _public_meeting_page(meeting: Meeting, rsvp_form, status: int = 200):
+    past = meeting.start_at <= utcnow()
+    answerable = meeting.kind == MeetingKind.MEETING and meeting.status == \
+        MeetingStatus.ANNOUNCED and not past
+    return render_template("meetings/meeting.html", meeting=meeting, past=past,
                            description=markup.render(meeting.description),
-                           summary=calendar.summary(meeting))
+                           record=markup.render(meeting.record) if meeting.record else None,
+                           summary=calendar.summary(meeting),
+                           rsvp_form=rsvp_form if answerable else None), status
+
+
+@bp.post("/treffen/<int:meeting_id>/antwort")
+def rsvp_request(meeting_id):
+    """"Ich komme" from the meeting page: members get their answer link by mail.
+    The answer is the same for every address."""
+    meeting = _published_or_404(meeting_id)
+    form = RsvpRequestForm()
+    if form.validate_on_submit():
+        ok, sent = attempt(lambda: rsvp.request_link(meeting, form.email.data,
+                                                     form.answer.data, ip=client_ip()),
+                           field=form.email)
+        if ok:
+            outbox.commit_and_deliver()
+            return render_template("meetings/rsvp_requested.html", meeting=meeting,
+                                   held_back=not sent)
+    return _public_meeting_page(meeting, form, 400)
+
+
+def _widget_meetings(limit: int = 3) -> list[Meeting]:
+    return meetings.upcoming(limit=limit)
+
+
+@bp.get("/widget/naechstes-treffen")
+@talisman(frame_options=None, content_security_policy=None)
+def widget():
+    """For an iframe in the blog's sidebar: framable by this site and the origins in
+    ``WIDGET_FRAME_ANCESTORS`` only (the rest of the site refuses every frame)."""
+    response = Response(render_template(
+        "meetings/widget.html", meetings=_widget_meetings(),
+        meeting_url=calendar.meeting_url, archive_url=external_url("meetings.archive")))
+    ancestors = " ".join(["'self'", current_app.config["WIDGET_FRAME_ANCESTORS"]]).strip()
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        f"form-action 'none'; frame-ancestors {ancestors}")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/api/treffen.json")
+def meetings_json():
+    """Upcoming meetings as schema.org Events, readable from any site (CORS)."""
+    response = jsonify(api.upcoming_events(meetings.upcoming()))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/organisation/widget")
+@organiser_required
+def widget_snippet():
+    """The copy-and-paste snippet for the blog, with a preview."""
+    widget_url = external_url("meetings.widget")
+    snippet = (f'<iframe src="{widget_url}" title="{_("Next meeting of the Stadtteilvernetzer")}" '
+               'width="100%" height="260" style="border:0" loading="lazy"></iframe>')
+    return render_template("meetings/widget_snippet.html", snippet=snippet,
+                           widget_url=url_for(".widget"),
+                           json_url=external_url("meetings.meetings_json"),
+                           allowed=current_app.config["WIDGET_FRAME_ANCESTORS"])
 
 
 @bp.get("/treffen/<int:meeting_id>.ics")
@@ -151,6 +258,13 @@ def _meeting_form(meeting: Meeting | None = None) -> MeetingForm:
     return form
 
 
+def _kind(form: MeetingForm) -> MeetingKind:
+    try:
+        return MeetingKind(form.kind.data or "meeting")
+    except ValueError:
+        raise UserError(_("Please choose the kind of meeting.")) from None
+
+
 def _meeting_fields(form: MeetingForm) -> dict:
     return {
         "start": parse_local(form.start.data, _("Start")),
@@ -183,7 +297,9 @@ def _meeting_page(form, meeting, error=None):
         form.end.data = local_text(meeting.end_at).replace(" ", "T")
     extra = {}
     if meeting is not None:
+        record_form = RecordForm(formdata=None, record=meeting.record)
         extra = dict(cancel_form=CancelForm(), delete_form=DeleteForm(), button=ButtonForm(),
+                     record_form=record_form, now=utcnow(),
                      announcements=announcements.for_meeting(meeting),
                      counts=rsvp.counts(meeting), answers=rsvp.answers(meeting))
     status = 400 if request.method == "POST" else 200
@@ -207,7 +323,8 @@ def new_meeting():
     result = None
     if form.validate_on_submit():
         ok, result = _done(
-            lambda: meetings.create(actor=g.organiser.email, **_meeting_fields(form)),
+            lambda: meetings.create(actor=g.organiser.email, kind=_kind(form),
+                                    **_meeting_fields(form)),
             _("The meeting has been saved as a draft."))
         if ok:
             return redirect(url_for(".meeting", meeting_id=result.id))
@@ -247,6 +364,18 @@ def announce_meeting(meeting_id):
     if ButtonForm().validate_on_submit():
         _done(lambda: meetings.announce(meeting, actor=g.organiser.email),
               _("The meeting is announced."))
+    return redirect(url_for(".meeting", meeting_id=meeting_id))
+
+
+@bp.post("/organisation/treffen/<int:meeting_id>/bericht")
+@organiser_required
+def meeting_record(meeting_id):
+    """The record "Was wir mitgenommen haben", once the meeting has taken place."""
+    meeting = _meeting_or_404(meeting_id)
+    form = RecordForm()
+    if form.validate_on_submit():
+        _done(lambda: meetings.write_record(meeting, form.record.data, actor=g.organiser.email),
+              _("The record has been saved; it is public on the meeting's page."))
     return redirect(url_for(".meeting", meeting_id=meeting_id))
 
 

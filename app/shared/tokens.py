@@ -17,6 +17,9 @@ PURPOSE_MAX_AGE = {
     "preferences": "SUBSCRIBER_LINK_MAX_AGE",
     "signin": "SIGNIN_LINK_MAX_AGE",
     "rsvp": "SUBSCRIBER_LINK_MAX_AGE",
+    "registration-confirm": "CONFIRM_TOKEN_MAX_AGE",
+    "registration": "SUBSCRIBER_LINK_MAX_AGE",  # the status page, with cancelling
+    "registration-offer": "SUBSCRIBER_LINK_MAX_AGE",  # the offer itself lapses sooner
 }
 
 

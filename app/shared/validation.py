@@ -65,3 +65,16 @@ def capacity(value) -> int | None:
     if not 1 <= number <= 10_000:
         raise UserError(_("Capacity must be a whole number of people."))
     return number
+
+
+def childcare_places(value) -> int | None:
+    """A number of child-care places (0 to 1,000), or None when none was given."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if not 0 <= number <= 1_000:
+        raise UserError(_("Child-care places must be a whole number from 0 to 1,000."))
+    return number

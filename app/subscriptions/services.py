@@ -66,6 +66,12 @@ def is_active(subscriber: Subscriber) -> bool:
     return subscriber.status == SubscriberStatus.ACTIVE
 
 
+def is_active_address(email: str) -> bool:
+    """Whether ``email`` belongs to a confirmed member of the list."""
+    subscriber = find_by_email(email)
+    return subscriber is not None and is_active(subscriber)
+
+
 def _record(subscriber: Subscriber, action: str, source: ConsentSource, *, ip=None,
             user_agent=None, version=None, note=None) -> None:
     subscriber.consents.append(ConsentEvent(

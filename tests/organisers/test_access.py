@@ -12,6 +12,7 @@ from app.extensions import db
 from app.inbound import services as inbound
 from app.meetings import announcements, venues
 from app.meetings import services as meetings
+from app.registrations import services as registrations
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
 from tests.conftest import csrf_token
@@ -51,17 +52,25 @@ def url_for_rule(app):
     with app.app_context():
         venue = venues.add_venue(actor="test", name="Haus", address="Weg 1", district="Mitte")
         start = utcnow() + timedelta(days=40)
+        # A NetzWerkStatt, so that its registration pages have something to show.
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", venue_id=venue.id)
+                                  district="Mitte", venue_id=venue.id, kind="workshop")
         announcement = announcements.write(meeting, actor="test", subject="Thema",
                                            body="Text")
+        meetings.announce(meeting, actor="test")
+        registrations.configure(meeting, actor="test", open_=True, capacity=10,
+                                childcare_capacity=0)
+        registrations.register(meeting, email="gast@example.org", name="Gast", consent=True)
+        registration = registrations.lists(meeting)["unconfirmed"][0]
         person = subscribers.add_person("person@example.org", actor="test", consent_note="Tel.")
         db.session.commit()
         kept = inbound.receive(b"From: someone@example.org\r\nSubject: Frage\r\n\r\nHallo\r\n")
         db.session.commit()
         ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id),
                "<int:mail_id>": str(kept.id), "<int:announcement_id>": str(announcement.id),
-               "<int:subscriber_id>": str(person.id), "<action>": "abmelden"}
+               "<int:subscriber_id>": str(person.id), "<action>": "abmelden",
+               "<int:registration_id>": str(registration.id),
+               "<any(platz, warteliste, absagen):action>": "absagen"}
 
     def build(rule):
         for placeholder, value in ids.items():
