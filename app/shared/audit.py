@@ -43,6 +43,10 @@ ACTIONS = {
     "meeting.create": _l("Meeting created"), "meeting.update": _l("Meeting changed"),
     "meeting.announce": _l("Meeting announced"), "meeting.cancel": _l("Meeting cancelled"),
     "meeting.delete": _l("Draft meeting deleted"), "meeting.plan": _l("Year planned"),
+    "meeting.record": _l("Record of a meeting written"),
+    "meeting.registration": _l("NetzWerkStatt registration set"),
+    "registration.cancel": _l("Registration cancelled by an organiser"),
+    "registration.move": _l("Registration moved by an organiser"),
     "announcement.write": _l("Announcement written"),
     "announcement.change": _l("Announcement changed"),
     "announcement.schedule": _l("Announcement confirmed and scheduled"),
@@ -59,9 +63,11 @@ ACTIONS = {
 # The areas to filter by: the first part of an action.
 AREAS = {"meeting": _l("Meetings"), "announcement": _l("Topic announcements"),
          "venue": _l("Venues"), "subscriber": _l("Distribution list"),
-         "organiser": _l("Organisers"), "inbound": _l("Incoming mail")}
+         "organiser": _l("Organisers"), "inbound": _l("Incoming mail"),
+         "registration": _l("NetzWerkStatt registrations")}
 SUBJECTS = {"meeting": _l("Meeting"), "announcement": _l("Announcement"), "venue": _l("Venue"),
             "subscriber": _l("Person"), "organiser": _l("Organiser"), "inbound": _l("Mail")}
+# (A registration's entries name their NetzWerkStatt as "meeting N".)
 DETAILS = {
     "start": _l("Start"), "district": _l("District"), "venue": _l("Venue"),
     "topic": _l("Topic"), "host": _l("Host"), "reason": _l("Reason"), "title": _l("Subject"),
@@ -71,7 +77,9 @@ DETAILS = {
     "note": _l("Note"), "confirm_by_mail": _l("Confirmation by mail"),
     "added": _l("Added"), "rows": _l("Rows"), "mails_deleted": _l("Mails deleted"),
     "email": _l("E-mail address"), "role": _l("Role"), "answer": _l("Answer"),
-    "subscriber": _l("Person"),
+    "subscriber": _l("Person"), "length": _l("Characters"), "open": _l("Open"),
+    "capacity": _l("Places"), "childcare": _l("Child-care places"), "person": _l("Person"),
+    "to": _l("Now"),
 }
 PAGE_SIZE = 50
 

@@ -72,6 +72,8 @@ def status_label(value) -> str:
         "unsubscribed": _("unsubscribed"), "bounced": _("undeliverable"),
         "scheduled": _("scheduled"), "sent": _("sent"), "queued": _("queued"),
         "sending": _("being sent"), "failed": _("failed"), "dropped": _("not sent"),
+        "registered": _("has a place"), "waiting": _("waiting"), "offered": _("offered a place"),
+        "unconfirmed": _("not confirmed yet"), "lapsed": _("offer lapsed"),
     }
     return labels.get(str(value), str(value))
 
