@@ -34,7 +34,7 @@ def browser_binaries():
 def service(tmp_path):
     """``flask serve`` in its own process, on a fresh SQLite database: its address
     (``url``) and environment (``env``, for command-line calls on the same database)."""
-    port, smtp_port = free_port(), free_port()
+    port, smtp_port, blog_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "end-to-end",
@@ -43,6 +43,8 @@ def service(tmp_path):
         "FLASK_MAIL_CATCHER_DIR": str(tmp_path / "mails"),
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vernetzer.sqlite3'}",
         "FLASK_BASE_URL": f"http://127.0.0.1:{port}",
+        # The network's blog, which may show the widget (``blog_port``).
+        "FLASK_WIDGET_FRAME_ANCESTORS": f"http://127.0.0.1:{blog_port}",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "serve", "--port", str(port)],
@@ -50,7 +52,7 @@ def service(tmp_path):
     if not wait_for_port(port, process, 60):
         process.kill()
         pytest.fail("service did not start:\n" + process.stdout.read())
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env, blog_port=blog_port)
     process.terminate()
     output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output  # web server, worker and catcher stopped cleanly
@@ -256,3 +258,215 @@ def test_organiser_plans_the_year_and_withdraws_an_announcement_on_a_phone(servi
         "return document.documentElement.scrollWidth <= window.innerWidth")
     recipients = recipients_in_catcher(service)
     assert "anna@example.org" in recipients and "mitglied@example.org" not in recipients
+
+
+# What the public-site test starts from: a meeting held last year with its record, an
+# announced one ahead, a full NetzWerkStatt, a member of the list, an admin.
+PUBLIC_SITE = """
+import json
+from datetime import timedelta
+from app import create_app
+from app.extensions import db
+from app.meetings import services as meetings, venues
+from app.registrations import services as registrations
+from app.organisers import services as organisers
+from app.shared.database import utcnow
+from app.subscriptions import services as subscriptions
+
+app = create_app()
+with app.app_context():
+    now = utcnow().replace(second=0, microsecond=0)
+    venue = venues.add_venue(actor="setup", name="Bürgerhaus West", address="Bebelstraße 22",
+                             district="West", step_free=True, transit_stop="Schwab-/Bebelstraße",
+                             accessibility_notes="Barrierefreies WC im Erdgeschoss")
+    past = meetings.create(actor="setup", start=now - timedelta(days=200),
+                           end=now - timedelta(days=200) + timedelta(hours=2), district="West",
+                           venue_id=venue.id, topic="Reparieren statt wegwerfen",
+                           now=now - timedelta(days=300))
+    meetings.announce(past, actor="setup", now=now - timedelta(days=300))
+    meetings.mark_held()
+    meetings.write_record(past, "Das **Reparatur-Café** im Bürgerhaus West läuft seit 2019: "
+                          "Kontakt über [die Website](https://example.org/repair).", actor="setup")
+    ahead = meetings.create(actor="setup", start=now + timedelta(days=20),
+                            end=now + timedelta(days=20, hours=2), district="West",
+                            venue_id=venue.id, topic="Nachbarschaftshilfe")
+    meetings.announce(ahead, actor="setup")
+    workshop = meetings.create(actor="setup", start=now + timedelta(days=60),
+                               end=now + timedelta(days=60, hours=6), district="West",
+                               venue_id=venue.id, topic="NetzWerkStatt 2027", kind="workshop")
+    meetings.announce(workshop, actor="setup")
+    registrations.configure(workshop, actor="setup", open_=True, capacity=1,
+                            childcare_capacity=5)
+    for email in ("voll@example.org", "besucher@example.org"):
+        subscriptions.add_person(email, actor="setup", consent_note="Beim Treffen eingetragen")
+    registrations.register(workshop, email="voll@example.org", name="Vera Voll", consent=True)
+    organisers.add("orga@example.org", role="admin", actor="setup")
+    db.session.commit()
+    print(json.dumps({"past": past.id, "ahead": ahead.id, "workshop": workshop.id}))
+"""
+
+BLOG = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Blog</title></head>
+<body><main><h1>Blog der Stadtteilvernetzer</h1>
+<iframe id="widget" src="{widget}" title="Nächstes Treffen" width="300" height="260"></iframe>
+<p id="out">…</p>
+<script>fetch("{api}").then(r => r.json()).then(d => {{
+  document.getElementById("out").textContent = "Treffen: " + d.events.length; }});</script>
+</main></body></html>"""
+
+
+def serve_page(directory: Path, html: str, port: int):
+    """``html`` served from a port of its own (another origin); returns the server."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "index.html").write_text(html, encoding="utf-8")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+SCREENSHOTS = ROOT / "build" / "screenshots"  # CI keeps this folder as its artifacts
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(browser) -> list[str]:
+    """Serious and critical accessibility violations axe-core finds on the open page."""
+    if not AXE.is_file():
+        if os.environ.get("VERNETZER_REQUIRE_TOOLS"):
+            pytest.fail("axe-core is required here: npm ci --prefix tests/js")
+        pytest.skip("the accessibility audit needs axe-core: npm ci --prefix tests/js")
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    violations = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations));")
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, browser,
+                                                                      tmp_path):
+    """Issue: a visitor finds a past meeting by a word of its record and answers "Ich
+    komme" for the next one; another registers for the full NetzWerkStatt, waits, the
+    registered person cancels, the first waiting accepts the offer from the mail, and
+    the organiser's list shows it. Then screenshots, axe-core on every page at both
+    widths, and the widget on the blog's origin (framed) and on another (refused)."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    setup = subprocess.run([sys.executable, "-c", PUBLIC_SITE], cwd=ROOT, env=service.env,
+                           capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr
+    ids = json.loads(setup.stdout.strip().splitlines()[-1])
+    browser.set_window_size(1280, 900)
+
+    # The archive: a word from the record finds the past meeting.
+    browser.get(service.url + "/treffen")
+    browser.find_element(By.ID, "q").send_keys("Reparatur")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
+    found = browser.find_elements(By.CSS_SELECTOR, "[aria-labelledby=archive-heading] li")
+    assert len(found) == 1 and "Reparieren statt wegwerfen" in found[0].text
+    go(browser, found[0].find_element(By.TAG_NAME, "a"))
+    assert "Reparatur-Café" in browser.find_element(By.CLASS_NAME, "record").text
+
+    # The next meeting: "Ich komme", the link by mail, confirmed on its page.
+    browser.get(service.url + f"/treffen/{ids['ahead']}")
+    assert "Barrierefreies WC" in browser.find_element(By.TAG_NAME, "main").text
+    browser.find_element(By.ID, "email").send_keys("besucher@example.org")
+    browser.find_element(By.CSS_SELECTOR, "input[value=yes]").click()
+    go(browser, browser.find_element(By.ID, "submit"))
+    heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
+    open_link_in_mail(browser, service, "Ihr Antwort-Link: Stadtteilvernetzer-Treffen: "
+                      "Nachbarschaftshilfe", "antwort=yes")
+    assert "Danke, Ihre Antwort ist gespeichert" in browser.find_element(By.TAG_NAME, "main").text
+
+    # The full NetzWerkStatt: registered, confirmed, on the waiting list.
+    browser.get(service.url + f"/netzwerkstatt/{ids['workshop']}/anmelden")
+    assert "Alle Plätze sind vergeben" in browser.find_element(By.TAG_NAME, "main").text
+    browser.find_element(By.ID, "name").send_keys("Wanda Wartend")
+    browser.find_element(By.ID, "email").send_keys("warte@example.org")
+    browser.find_element(By.ID, "consent").click()
+    go(browser, browser.find_element(By.ID, "submit"))
+    heading_becomes(browser, "Bitte schauen Sie in Ihr E-Mail-Postfach")
+    open_link_in_mail(browser, service, "Bitte bestätigen Sie Ihre Anmeldung zur NetzWerkStatt",
+                      "/netzwerkstatt/bestaetigen/")
+    assert "auf Platz 1" in browser.find_element(By.TAG_NAME, "main").text
+    status_page = browser.current_url
+
+    # The registered person cancels from their mail; the offer reaches the first waiting.
+    open_link_in_mail(browser, service, "Ihr Platz bei der NetzWerkStatt",
+                      "/netzwerkstatt/anmeldung/")
+    assert "storniert" in browser.find_element(By.TAG_NAME, "main").text
+    go(browser, wait_for_mail(browser, service, "Ein Platz bei der NetzWerkStatt ist für Sie frei"))
+    browser.get(browser.find_element(By.PARTIAL_LINK_TEXT, "/angebot/").get_attribute("href"))
+    offer_page = browser.current_url
+    go(browser, browser.find_element(By.ID, "accept"))
+    assert "Der Platz gehört Ihnen" in browser.find_element(By.TAG_NAME, "main").text
+    assert "warte@example.org" in recipients_in_catcher(service)
+
+    # The organiser's list shows her with a place.
+    browser.get(service.url + "/organisation/")
+    browser.find_element(By.ID, "email").send_keys("orga@example.org")
+    go(browser, browser.find_element(By.ID, "submit"))
+    open_link_in_mail(browser, service, "Ihr Anmeldelink für vernetzer", "/organisation/anmelden/")
+    browser.get(service.url + f"/organisation/netzwerkstatt/{ids['workshop']}")
+    with_place = browser.find_element(By.CSS_SELECTOR, "table[data-status=registered]").text
+    assert "Wanda Wartend" in with_place and "Vera Voll" not in with_place
+
+    # Screenshots, and the audit of every page at phone and desktop width.
+    public = ["/", "/treffen", f"/treffen/{ids['ahead']}", f"/treffen/{ids['past']}",
+              f"/treffen/{ids['workshop']}", f"/netzwerkstatt/{ids['workshop']}/anmelden",
+              "/impressum", "/datenschutz", "/widget/naechstes-treffen",
+              status_page.removeprefix(service.url), offer_page.removeprefix(service.url)]
+    organisers = ["/organisation/", f"/organisation/treffen/{ids['ahead']}",
+                  f"/organisation/treffen/{ids['past']}", "/organisation/treffen/neu",
+                  "/organisation/orte", "/organisation/versand", "/organisation/verteiler",
+                  "/organisation/verteiler/neu",
+                  "/organisation/protokoll", "/organisation/jahresplanung",
+                  "/organisation/ankuendigungen/", "/organisation/widget",
+                  f"/organisation/netzwerkstatt/{ids['workshop']}",
+                  "/organisation/eingang/"]
+    shots = {"/": "home", "/treffen": "treffen", f"/treffen/{ids['ahead']}": "treffen-seite",
+             "/widget/naechstes-treffen": "widget"}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for width in (390, 1280):
+        browser.set_window_size(width, 900)
+        for path in public + organisers:
+            browser.get(service.url + path)
+            assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
+            if path in shots:
+                browser.save_screenshot(str(SCREENSHOTS / f"{shots[path]}-{width}.png"))
+            problems += [f"{path} at {width} px: {v}" for v in axe_violations(browser)]
+    assert problems == []
+
+    # The widget on the blog (allowed) and on another site (refused); the JSON from both.
+    widget, api = service.url + "/widget/naechstes-treffen", service.url + "/api/treffen.json"
+    page = BLOG.format(widget=widget, api=api)
+    blog = serve_page(tmp_path / "blog", page, service.blog_port)
+    other = serve_page(tmp_path / "other", page, free_port())
+    try:
+        browser.get(f"http://127.0.0.1:{service.blog_port}/")
+        wait_until(browser, lambda: browser.find_element(By.ID, "out").text == "Treffen: 2")
+        browser.switch_to.frame(browser.find_element(By.ID, "widget"))
+        assert "Nachbarschaftshilfe" in browser.find_element(By.TAG_NAME, "body").text
+        browser.switch_to.default_content()
+        browser.get(f"http://127.0.0.1:{other.server_address[1]}/")
+        wait_until(browser, lambda: browser.find_element(By.ID, "out").text == "Treffen: 2")
+        browser.switch_to.frame(browser.find_element(By.ID, "widget"))
+        assert "Nachbarschaftshilfe" not in browser.find_element(By.TAG_NAME, "body").text
+        browser.switch_to.default_content()
+    finally:
+        blog.shutdown()
+        other.shutdown()
+
+
+def wait_until(browser, condition, seconds: float = 15):
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, seconds, ignored_exceptions=(WebDriverException,)).until(
+        lambda _driver: condition())
