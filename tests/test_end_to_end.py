@@ -441,6 +441,9 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
             if path in shots:
                 browser.save_screenshot(str(SCREENSHOTS / f"{shots[path]}-{width}.png"))
             problems += [f"{path} at {width} px: {v}" for v in axe_violations(browser)]
+            if not browser.execute_script(  # nothing wider than a phone's screen
+                    "return document.documentElement.scrollWidth <= window.innerWidth"):
+                problems.append(f"{path} at {width} px is wider than the screen")
     assert problems == []
 
     # The widget on the blog (allowed) and on another site (refused); the JSON from both.
