@@ -54,27 +54,26 @@ def clean_district(value: str | None) -> str | None:
     return district.name
 
 
-def capacity(value) -> int | None:
-    """A number of people (1 to 10,000), or None when none was given."""
+def _count(value, low: int, high: int, message: str) -> int | None:
+    """A whole number from ``low`` to ``high``, None when none was given, else
+    ``UserError(message)``."""
     if value in (None, ""):
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
-        number = -1
-    if not 1 <= number <= 10_000:
-        raise UserError(_("Capacity must be a whole number of people."))
+        number = low - 1
+    if not low <= number <= high:
+        raise UserError(message)
     return number
+
+
+def capacity(value) -> int | None:
+    """A number of people (1 to 10,000), or None when none was given."""
+    return _count(value, 1, 10_000, _("Capacity must be a whole number of people."))
 
 
 def childcare_places(value) -> int | None:
     """A number of child-care places (0 to 1,000), or None when none was given."""
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
-    if not 0 <= number <= 1_000:
-        raise UserError(_("Child-care places must be a whole number from 0 to 1,000."))
-    return number
+    return _count(value, 0, 1_000,
+                  _("Child-care places must be a whole number from 0 to 1,000."))
