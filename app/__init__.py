@@ -98,6 +98,7 @@ def _register_domains(app: Flask) -> None:
     from .inbound import views as inbound_views
     from .legal import views as legal_views
     from .meetings import cli as meetings_cli
+    from .meetings import invitations
     from .meetings import views as meetings_views
     from .organisers import cli as organisers_cli
     from .organisers import views as organisers_views
@@ -108,6 +109,7 @@ def _register_domains(app: Flask) -> None:
     from .subscriptions import views as subscriptions_views
 
     subscriptions.register_with_delivery()
+    invitations.register_with_delivery()
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
                       delivery_views.bp, inbound_views.bp, registrations_views.bp,

@@ -73,6 +73,9 @@ DEFAULTS = {
     "OUTBOX_HEARTBEAT_EVERY": 10,  # seconds between a sender's heartbeats
     "OUTBOX_HEARTBEAT_TIMEOUT": 60,  # a sender silent this long is taken for dead
     "MAIL_RATE_PER_MINUTE": 0,  # 0: no limit; else at most this many mails a minute
+    "MAIL_CONNECTIONS": 4,  # SMTP connections (senders) of each worker, used in parallel
+    "OUTBOX_BATCH": 100,  # mails a sender claims at a time
+    "OUTBOX_POLL_SECONDS": 0.5,  # an idle sender looks for new mail this often
     "BOUNCE_LIMIT": 3,  # hard failures before a subscriber counts as bounced
     # DKIM: sign every mail when selector, domain and key (PEM text) are set.
     "DKIM_SELECTOR": None,
@@ -210,13 +213,15 @@ def check(config) -> None:
             ("UNCONFIRMED_RETENTION_DAYS", 1, None), ("INVITE_BEFORE_DAYS", 0, 365),
             ("REMIND_BEFORE_DAYS", 0, 365), ("OUTBOX_MAX_ATTEMPTS", 1, None),
             ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
+            ("MAIL_CONNECTIONS", 1, 256), ("OUTBOX_BATCH", 1, 10000),
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
             ("SIGNIN_LINK_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
             ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
             ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
             ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650)):
         _whole(config, name, minimum, maximum)
-    for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT"):
+    for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT",
+                 "OUTBOX_POLL_SECONDS"):
         _seconds(config, name)
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS"):
         _flag(config, name)

@@ -2,7 +2,8 @@
 commits its own work, so tests, ``flask jobs run-due`` and the worker call the same code.
 
 The worker (``flask --app app worker``) runs them with APScheduler in its own process,
-never inside the web server. Correctness comes from the database, so several workers
+never inside the web server, beside the outbox's senders (``app.delivery.sender``),
+which send continuously. Correctness comes from the database, so several workers
 may run at once.
 """
 
@@ -16,11 +17,13 @@ SCHEDULE = {
     "forget_registrations": (housekeeping.forget_registrations, 3600),
     "move_waiting_lists": (registrations.move_waiting_lists, 60),
     "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
-    "drain_outbox": (delivery.drain_outbox, 15),
     "poll_mailbox": (inbound.poll_mailbox, 60),
 }
 
 
 def run_due() -> dict[str, int]:
-    """Run every job once, in order; each is safe to run again at any time."""
-    return {name: function() for name, (function, _) in SCHEDULE.items()}
+    """Run every job once, in order, then send what is due (what the worker's
+    senders do continuously); each is safe to run again at any time."""
+    results = {name: function() for name, (function, _) in SCHEDULE.items()}
+    results["drain_outbox"] = delivery.drain_outbox()
+    return results

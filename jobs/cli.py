@@ -4,25 +4,27 @@ Registered with Flask through the ``flask.commands`` entry points in
 pyproject.toml, so that the ``app`` package never imports ``jobs``.
 """
 
-import contextlib
 import signal
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import run_due as run_every_job
-from .worker import build_scheduler
+from .worker import run
 
 
-@click.command("worker", help="Run the scheduled jobs (a separate process from the web server).")
+@click.command("worker", help="Send mail and run the scheduled jobs "
+                              "(a separate process from the web server).")
+@click.option("--send-only", is_flag=True, help="Only send mail; no scheduled jobs.")
 @with_appcontext
-def worker():
-    scheduler = build_scheduler(current_app._get_current_object())
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+def worker(send_only):
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("worker started", err=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    run(current_app._get_current_object(), stop, jobs=not send_only)
 
 
 group = AppGroup("jobs", help="Scheduled jobs.")

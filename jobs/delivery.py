@@ -1,28 +1,22 @@
 """Deciding what mail is due, and sending what the outbox holds."""
 
-from app.delivery import outbox
+from app.delivery import sender
 from app.extensions import db
 from app.meetings import invitations, rsvp
 
 
-def queue_meeting_mails(step: int = invitations.BATCH) -> int:
-    """Queue due announcements, invitations (late joiners too) and reminders.
-
-    Invitations and reminders are committed ``step`` at a time: senders (this
-    worker's drain, other workers) start on the first ones while the rest are queued,
-    and a crash loses nothing already done.
-    """
-    total = invitations.queue_announcements()
-    db.session.commit()
-    for queue in (invitations.queue_invitations, invitations.queue_reminders):
-        while count := queue(limit=step):
-            db.session.commit()
-            total += count
-    total += rsvp.queue_headcounts()
-    db.session.commit()
+def queue_meeting_mails() -> int:
+    """Queue due announcements, invitations (late joiners too) and reminders: each
+    mailing one statement, committed at once, so the senders start on it."""
+    total = 0
+    for queue in (invitations.queue_announcements, invitations.queue_invitations,
+                  invitations.queue_reminders, rsvp.queue_headcounts):
+        total += queue()
+        db.session.commit()
     return total
 
 
 def drain_outbox() -> int:
-    """Send every due mail, batch after batch; returns how many were sent."""
-    return outbox.drain()
+    """Send every due mail in this process (``jobs run-due``; the worker's senders
+    send continuously); returns how many were sent."""
+    return sender.drain()

@@ -1,8 +1,15 @@
 """Turning a rendered mail into the bytes that go over SMTP.
 
-Built with the email package's compat32 MIME classes: several times faster than
-``EmailMessage`` for the thousands of personalised mails of one send. They do not
-refuse line breaks in headers themselves, so ``build`` does (no header injection).
+Every message is put together from its parts: header fields, each encoded on its
+own (RFC 2047 encoded words, folded to lines of at most 78 characters), and body
+parts, each encoded on its own (quoted-printable text, base64 calendar objects).
+No text from an organiser or a subscriber is ever searched for or split on, so none
+can turn into structure: a header value is one header value whatever it contains
+(line breaks in names and subjects become spaces; anywhere else they are refused).
+
+What all mails of one mailing share (sender, subject, list headers) is encoded once
+(``Layout``); each recipient's message then costs a few joins and the encoding of
+their bodies.
 
 A meeting request follows RFC 6047 and CalConnect's iMIP practices: the calendar
 object is part of the multipart/alternative (``text/calendar; method=...``) and the
@@ -13,28 +20,15 @@ METHOD. docs/calendar.md explains why.
 import base64
 import binascii
 import re
-import secrets
 from dataclasses import dataclass
-from email import encoders
-from email.charset import QP, Charset
 from email.header import Header
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 
-UTF8 = Charset("utf-8")
-UTF8.body_encoding = QP  # readable source, lines under 78 characters
-# The generator does not fold: folding every header costs more than everything else in
-# a mail. The one header that can grow long, Subject, is folded once by ``_subject``.
-UNFOLDED = compat32.clone(max_line_length=0)
-
-
-def _boundary() -> str:
-    # Random, so it cannot occur in the (QP or base64 encoded) parts: the generator
-    # need not search every part for it.
-    return f"=_vernetzer_{secrets.token_hex(12)}"
+CRLF = b"\r\n"
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+# ASCII text needs encoding where a word would not fit on a folded line, or where
+# it looks like an encoded word itself (a reader would decode it).
+_NEEDS_ENCODING = re.compile(r"\S{70,}|=\?")
 
 
 @dataclass(frozen=True)
@@ -48,124 +42,120 @@ class Mail:
     text: str
     html: str
     data: bytes
+    code: str  # the Message-ID's left part and the envelope tag
 
 
-def _single_line(value: str) -> str:
-    if "\r" in value or "\n" in value:
+def one_line(value: str) -> str:
+    """Display text (a name, a subject) as one line: line breaks become spaces."""
+    return _LINE_BREAKS.sub(" ", value).strip()
+
+
+def _structural(value: str) -> str:
+    """An address, URL or ID: a line break in it is a bug, never repaired."""
+    if _LINE_BREAKS.search(value):
         raise ValueError("line break in a mail header")
     return value
 
 
-def _header(value: str) -> str | Header:
-    value = _single_line(value)
-    return value if value.isascii() else Header(value, "utf-8")
+def _plain(value: str) -> bool:
+    return value.isascii() and not _NEEDS_ENCODING.search(value)
 
 
-def _subject(value: str) -> str:
-    """RFC 2047 encoded words of at most 75 characters on folded lines (RFC 5322)."""
-    charset = "us-ascii" if _single_line(value).isascii() else "utf-8"
-    return Header(value, charset, header_name="Subject").encode(linesep="\n", maxlinelen=75)
+def field(name: str, value: str, *, text: bool = False) -> bytes:
+    """One header field, CRLF-terminated and folded. ``text``: free text (subject,
+    a name), encoded as RFC 2047 words where it is not plain short-worded ASCII."""
+    if not text:
+        return f"{name}: {_structural(value)}".encode() + CRLF
+    value = one_line(value)
+    charset = "us-ascii" if _plain(value) else "utf-8"
+    encoded = Header(value, charset, header_name=name).encode(linesep="\r\n", maxlinelen=78)
+    return f"{name}: {encoded}".encode() + CRLF
 
 
-def _text(body: str, subtype: str) -> MIMEText:
-    return MIMEText(body, subtype, UTF8)
+def address_field(name: str, address: str, display: str | None) -> bytes:
+    """``name: "Display" <address>``; a non-ASCII local part goes out bare (SMTPUTF8)."""
+    address = _structural(address)
+    display = one_line(display or "")
+    if not display or not address.isascii():
+        return field(name, address)
+    if _plain(display) and len(display) < 60:
+        return field(name, formataddr((display, address)))
+    words = Header(display, "utf-8", header_name=name).encode(linesep="\r\n", maxlinelen=78)
+    return f"{name}: {words}\r\n <{address}>".encode() + CRLF
 
 
-def _calendar_parts(ics: bytes | str, method: str) -> tuple[MIMEBase, MIMEBase]:
-    """The inline ``text/calendar`` part and the ``application/ics`` attachment, both
-    base64 (``ics`` may be a mark that ``Template.fill`` replaces)."""
-    inline = MIMEBase("text", "calendar", method=method, charset="UTF-8")
-    attachment = MIMEBase("application", "ics", name="einladung.ics")
-    attachment.add_header("Content-Disposition", "attachment", filename="einladung.ics")
-    for part in (inline, attachment):
-        if isinstance(ics, bytes):
-            part.set_payload(ics)
-            encoders.encode_base64(part)
+def _quoted_printable(text: str) -> bytes:
+    return binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", CRLF)
+
+
+def _base64(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def _part(content_type: bytes, encoding: bytes, body: bytes, extra: bytes = b"") -> bytes:
+    return (b"Content-Type: " + content_type + CRLF + extra
+            + b"Content-Transfer-Encoding: " + encoding + CRLF + CRLF + body)
+
+
+def _multipart(subtype: bytes, boundary: bytes, parts: list[bytes]) -> tuple[bytes, bytes]:
+    """The Content-Type field and the body of a multipart."""
+    delimiter = b"--" + boundary
+    body = b"".join(delimiter + CRLF + part + CRLF for part in parts) + delimiter + b"--" + CRLF
+    return b"multipart/" + subtype + b'; boundary="' + boundary + b'"', body
+
+
+class Layout:
+    """What all mails of one mailing (in one language) share, encoded once: sender,
+    subject, further headers (list headers, Reply-To, Auto-Submitted) and, for a
+    meeting request, the calendar ``method``."""
+
+    def __init__(self, *, sender: str, subject: str, headers: dict[str, str],
+                 method: str | None = None):
+        self.subject, self.method = one_line(subject), method
+        self._head = (field("Subject", subject, text=True) + _sender_field(sender)
+                      + b"".join(field(key, value) for key, value in headers.items()))
+
+    def message(self, *, to: bytes, message_id: str, date: str, text: str, html: str,
+                boundary: str, ics: bytes | None = None, extra: bytes = b"") -> bytes:
+        """One recipient's message. ``to`` is their encoded To field (``address_field``),
+        ``extra`` further encoded fields of theirs (List-Unsubscribe); ``boundary`` a
+        string that cannot occur in the encoded parts (the mail's random code)."""
+        parts = [_part(b'text/plain; charset="utf-8"', b"quoted-printable",
+                       _quoted_printable(text)),
+                 _part(b'text/html; charset="utf-8"', b"quoted-printable",
+                       _quoted_printable(html))]
+        mark = f"=_vernetzer_{boundary}_".encode()
+        if ics is not None and self.method:
+            encoded = _base64(ics)
+            parts.append(_part(b"text/calendar; method=" + self.method.encode()
+                               + b'; charset="UTF-8"', b"base64", encoded))
+            inner_type, inner = _multipart(b"alternative", mark + b"a", parts)
+            attachment = _part(b'application/ics; name="einladung.ics"', b"base64", encoded,
+                               b'Content-Disposition: attachment; filename="einladung.ics"'
+                               + CRLF)
+            content_type, body = _multipart(
+                b"mixed", mark + b"m",
+                [b"Content-Type: " + inner_type + CRLF + CRLF + inner, attachment])
         else:
-            part.set_payload(ics)
-            part["Content-Transfer-Encoding"] = "base64"
-    return inline, attachment
+            content_type, body = _multipart(b"alternative", mark + b"a", parts)
+        return (self._head + to + field("Date", date) + field("Message-ID", message_id) + extra
+                + b"MIME-Version: 1.0\r\nContent-Type: " + content_type + CRLF + CRLF + body)
 
 
-def _to(recipient: str, name: str | None) -> str:
-    if name and recipient.isascii():
-        return formataddr((_single_line(name), recipient), charset="utf-8")
-    return recipient  # a non-ASCII local part goes out bare, with SMTPUTF8
-
-
-def _structure(*, sender: str, subject: str, to: str, message_id: str, date: str,
-               headers: dict[str, str], text: str, html: str,
-               calendar: tuple[bytes | str, str] | None) -> bytes:
-    """The mail as the email package writes it (line ends LF).
-
-    multipart/alternative (text, HTML); with ``calendar`` (ics, METHOD):
-    multipart/mixed holding the alternative with a third part ``text/calendar;
-    method=...``, and the same object attached as ``application/ics``."""
-    alternative = MIMEMultipart("alternative", boundary=_boundary(),
-                                _subparts=[_text(text, "plain"), _text(html, "html")])
-    if calendar:
-        inline, attachment = _calendar_parts(*calendar)
-        alternative.attach(inline)
-        message = MIMEMultipart("mixed", boundary=_boundary(), _subparts=[alternative, attachment])
-    else:
-        message = alternative
-    message["Subject"] = _subject(subject)
-    message["From"] = _header(sender)
-    message["To"] = _header(to)
-    message["Date"] = date
-    message["Message-ID"] = message_id
-    for key, value in headers.items():
-        message[key] = _header(value)
-    return message.as_bytes(policy=UNFOLDED)
+def _sender_field(sender: str) -> bytes:
+    """From, as configured ("Name <address>" or an address)."""
+    display, address = parseaddr(one_line(sender))
+    return address_field("From", address or sender, display or None)
 
 
 def build(*, sender: str, envelope: str, recipient: str, name: str | None, subject: str,
           message_id: str, date: str, headers: dict[str, str], text: str, html: str,
-          calendar: tuple[bytes, str] | None = None) -> Mail:
+          code: str, calendar: tuple[bytes, str] | None = None) -> Mail:
     """One mail to one recipient; ``envelope`` is the envelope sender."""
-    data = _structure(sender=sender, subject=subject, to=_to(recipient, name),
-                      message_id=message_id, date=date, headers=headers, text=text, html=html,
-                      calendar=calendar)
+    layout = Layout(sender=sender, subject=subject, headers=headers,
+                    method=calendar[1] if calendar else None)
+    data = layout.message(to=address_field("To", recipient, name), message_id=message_id,
+                          date=date, text=text, html=html, boundary=code,
+                          ics=calendar[0] if calendar else None)
     return Mail(sender=envelope, recipient=recipient, message_id=message_id,
-                subject=subject, text=text, html=html, data=data.replace(b"\n", b"\r\n"))
-
-
-# Where a Template's mails differ from each other.
-_PERSONAL = ("TO", "ID", "DATE", "UNSUBSCRIBE", "TEXT", "HTML", "ICS")
-_MARK = {name: f"VZx{name}xVZ" for name in _PERSONAL}
-_SPLIT = re.compile(rb"(VZx(?:" + "|".join(_PERSONAL).encode() + rb")xVZ)")
-
-
-class Template:
-    """The same mail to many recipients: the email package builds its structure once,
-    with marks where each recipient's values go (address, Message-ID, Date, the
-    unsubscribe link, the personalised bodies); ``fill`` puts them in, the bodies
-    quoted-printable encoded by ``binascii``, and the recipient's own calendar object,
-    if ``method`` is given. Far cheaper than building each mail."""
-
-    def __init__(self, *, sender: str, subject: str, headers: dict[str, str],
-                 method: str | None = None):
-        self.sender, self.subject = sender, subject
-        skeleton = _structure(
-            sender=sender, subject=subject, to=_MARK["TO"], message_id=_MARK["ID"],
-            date=_MARK["DATE"], headers={**headers, "List-Unsubscribe": _MARK["UNSUBSCRIBE"]},
-            text=_MARK["TEXT"], html=_MARK["HTML"],
-            calendar=(_MARK["ICS"], method) if method else None)
-        self._pieces = _SPLIT.split(skeleton)
-
-    def fill(self, *, envelope: str, recipient: str, name: str | None, message_id: str,
-             date: str, list_unsubscribe: str, text: str, html: str,
-             ics: bytes = b"") -> Mail:
-        values = {
-            b"VZxTOxVZ": _to(recipient, name).encode(),
-            b"VZxIDxVZ": message_id.encode(),
-            b"VZxDATExVZ": date.encode(),
-            b"VZxUNSUBSCRIBExVZ": _single_line(list_unsubscribe).encode(),
-            b"VZxTEXTxVZ": binascii.b2a_qp(text.encode(), istext=True),
-            b"VZxHTMLxVZ": binascii.b2a_qp(html.encode(), istext=True),
-            b"VZxICSxVZ": base64.encodebytes(ics).rstrip(b"\n"),
-        }
-        data = b"".join(values.get(piece, piece) for piece in self._pieces)
-        return Mail(sender=envelope, recipient=recipient,
-                    message_id=message_id, subject=self.subject, text=text, html=html,
-                    data=data.replace(b"\n", b"\r\n"))
+                subject=layout.subject, text=text, html=html, data=data, code=code)

@@ -1,4 +1,4 @@
-"""The outbox and the senders' heartbeats."""
+"""The outbox, its mailings and the senders' heartbeats."""
 
 import enum
 from datetime import datetime
@@ -18,8 +18,28 @@ class OutboxStatus(enum.StrEnum):
     DROPPED = "dropped"
 
 
+class Mailing(db.Model):
+    """One mail to many list members (an invitation to a meeting, an announcement):
+    what its outbox rows are rendered from when they are sent. ``kind`` names the
+    renderer (registered by the domain that decided the mailing); ``reference`` is
+    that domain's own ID of what it is about (an announcement, say)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    meeting_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int | None]
+    reference: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxMessage(db.Model):
-    """A mail to be sent, written in the same transaction as the decision to send it."""
+    """A mail to be sent, written in the same transaction as the decision to send it.
+
+    A list mail is a narrow row (its mailing and recipient): it is rendered when it is
+    sent, the same way on every try. Any other mail is stored rendered (``message``).
+    ``code`` is the left part of the Message-ID and the envelope sender's tag."""
 
     __tablename__ = "outbox"
 
@@ -37,12 +57,14 @@ class OutboxMessage(db.Model):
         sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True
     )
     sequence: Mapped[int | None]
-    # The worker that is sending it (status "sending"), for recovery if that worker dies.
+    mailing_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("mailing.id", ondelete="CASCADE"), index=True
+    )
+    # The sender that is sending it (status "sending"), for recovery if that sender fails.
     claimed_by: Mapped[str | None] = mapped_column(sa.String(80))
-    sender: Mapped[str] = mapped_column(sa.String(254))
     recipient: Mapped[str] = mapped_column(sa.String(254))
-    message_id: Mapped[str] = mapped_column(sa.String(250))
-    message: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    message: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus), default=OutboxStatus.QUEUED
     )
@@ -52,11 +74,20 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
 
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # Claims walk the queued rows in order.
+    __table_args__ = (sa.Index("ix_outbox_claim", "status", "id"),)
 
 
 class WorkerHeartbeat(db.Model):
-    """A worker's sign of life; rows it holds are taken over once this goes stale."""
+    """A sender's sign of progress; rows it holds are taken over once this goes stale."""
 
     worker: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailBudget(db.Model):
+    """Mails sent (or about to be) in one minute, by all senders together: what
+    ``MAIL_RATE_PER_MINUTE`` is counted against."""
+
+    minute: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(default=0)

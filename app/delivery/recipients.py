@@ -1,7 +1,7 @@
 """What delivery needs to know about the people it sends to, told by the domain that
-keeps them (subscriptions registers at start-up, see ``create_app``): whether a
-recipient still wants list mail, and where a hard bounce counts. Delivery itself
-knows no other domain.
+keeps them (subscriptions registers at start-up, see ``create_app``): who of them
+still wants list mail (with the name and language their mail is written with), and
+where a hard bounce counts. Delivery itself knows no other domain.
 """
 
 from collections.abc import Callable, Iterable
@@ -9,8 +9,14 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Person:
+    name: str | None
+    language: str
+
+
+@dataclass(frozen=True)
 class Hooks:
-    still_wanted: Callable[[set[int]], set[int]]  # those of the IDs who want list mail
+    wanted: Callable[[set[int]], dict[int, Person]]  # those of the IDs who want list mail
     hard_bounce: Callable[[int], None]  # count a permanent failure for that recipient
 
 
@@ -22,8 +28,8 @@ def register(hooks: Hooks) -> None:
     _registered = hooks
 
 
-def still_wanted(ids: Iterable[int]) -> set[int]:
-    return _registered.still_wanted(set(ids))
+def wanted(ids: Iterable[int]) -> dict[int, Person]:
+    return _registered.wanted(set(ids))
 
 
 def hard_bounce(recipient_id: int) -> None:

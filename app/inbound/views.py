@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..delivery import outbox
+from ..extensions import db
 from ..meetings import services as meetings
 from ..shared.forms import ButtonForm
 from ..shared.web import attempt, organiser_required
@@ -54,7 +54,7 @@ def kept_mail(mail_id):
             mail, meeting_id=int(form.meeting_id.data or 0), email=form.email.data,
             answer=form.answer.data, actor=g.organiser.email))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("The answer has been recorded."), "success")
             return redirect(url_for(".kept_list"))
     status = 400 if request.method == "POST" else 200
@@ -70,6 +70,6 @@ def mark_done(mail_id):
         abort(404)
     if ButtonForm().validate_on_submit():
         inbound.done(mail, actor=g.organiser.email)
-        outbox.commit_and_deliver()
+        db.session.commit()
         flash(_("The mail is marked as dealt with."), "success")
     return redirect(url_for(".kept_list"))

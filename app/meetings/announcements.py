@@ -152,7 +152,7 @@ def preview(announcement: Announcement, *, reader_email: str, reader_name: str |
     return compose("announcement", subject_prefix + announcement.subject, address=reader_email,
                    name=reader_name, language="de",
                    sender=current_app.config["MAIL_LIST_SENDER"],
-                   links=list_links("preview", "preview"), meeting=announcement.meeting,
+                   links=list_links("preview"), meeting=announcement.meeting,
                    body=announcement.body, body_html=markup.render(announcement.body))
 
 

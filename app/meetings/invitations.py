@@ -3,9 +3,11 @@ cancellations and topic announcements. Each function queues outbox rows in the
 caller's transaction; the outbox sends them.
 
 Where an invitation is decided, built and sent: ``queue_invitations`` here decides
-(announced meeting, within ``INVITE_BEFORE_DAYS``, active subscriber without one),
-``delivery.compose.ListMail`` builds each personal mail with ``calendar.calendar``,
-``delivery.outbox`` sends it.
+(announced meeting, within ``INVITE_BEFORE_DAYS``, active subscriber without one)
+and queues one mailing with a row per member (``outbox.queue_mailing``); when a
+row is sent, ``render`` (registered with delivery) gives the mailing's
+``delivery.compose.ListMail``, which builds the member's mail with
+``calendar.Request``.
 
 Invitations and updates are meeting requests (METHOD:REQUEST, the member alone as
 ATTENDEE, the service's own ``MAIL_CALENDAR_ADDRESS`` as ORGANIZER): every major
@@ -28,11 +30,10 @@ from ..extensions import db
 from ..shared import markup
 from ..shared.database import utcnow
 from ..subscriptions import services as subscriptions
-from ..subscriptions.mails import list_links, personal_tokens
+from ..subscriptions.mails import list_links, personal_token
 from . import calendar, rsvp
 from .models import Announcement, AnnouncementStatus, Meeting, MeetingStatus
 
-BATCH = 200  # subscribers rendered at a time; memory stays flat however long the list
 # An announcement and the invitation of its meeting are never this close together,
 # unless the organiser chose so (``Announcement.same_hour_ok``).
 APART = timedelta(hours=1)
@@ -51,46 +52,55 @@ SUBJECTS = {
 METHOD = {"invitation": "REQUEST", "update": "REQUEST", "cancellation": "CANCEL"}
 
 
-def _queue_list_mail(mail: ListMail, subscriber_ids, *, key, meeting_id=None, **fields) -> int:
-    """``mail`` to each subscriber, personalised; ``key(subscriber)`` names each row.
-    With ``meeting_id``, each mail carries the member's answer links too."""
-    count = 0
-    for batch in subscriptions.in_batches(subscriber_ids, BATCH):
-        entries = []
-        for subscriber in batch:
-            tokens = personal_tokens(subscriber)
-            if meeting_id is not None and "rsvp" in mail.tokens:
-                tokens["rsvp"] = rsvp.token(meeting_id, subscriber)
-            entries.append(outbox.entry(
-                mail.for_recipient(address=subscriber.email, name=subscriber.name,
-                                   language=subscriber.language, tokens=tokens),
-                key=key(subscriber), subscriber_id=subscriber.id, list_mail=True,
-                meeting_id=meeting_id, **fields))
-        count += outbox.enqueue_many(entries)
-    return count
+def _member_token(meeting_id: int | None):
+    def token(subscriber_id: int, address: str) -> str:
+        return personal_token(subscriber_id, address, meeting_id=meeting_id)
+    return token
 
 
 def _meeting_links(meeting: Meeting):
     """The list links and the answer links of a mail about ``meeting``."""
-    def links(unsubscribe: str, preferences: str, rsvp_token: str) -> dict[str, str]:
-        return {**list_links(unsubscribe, preferences), **rsvp.links(meeting.id, rsvp_token)}
+    def links(token: str) -> dict[str, str]:
+        return {**list_links(token), **rsvp.links(meeting.id, token)}
     return links
 
 
-def _queue(kind: str, meeting: Meeting, subscriber_ids) -> int:
-    """One personalised mail about the meeting to each subscriber: a meeting request
-    or cancellation with the member as ATTENDEE, or (reminder) the links alone."""
+def render(mailing: outbox.MailingInfo) -> ListMail | None:
+    """The mail of a mailing about a meeting, as it is sent now (delivery asks when
+    it sends a row); None when its meeting or announcement is gone."""
+    meeting = db.session.get(Meeting, mailing.meeting_id)
+    if meeting is None:
+        return None
+    sender = current_app.config["MAIL_LIST_SENDER"]
+    if mailing.kind == "announcement":
+        announcement = db.session.get(Announcement, mailing.reference)
+        if announcement is None:
+            return None
+        return ListMail("announcement", announcement.subject, sender=sender,
+                        token=_member_token(None), links=list_links, meeting=meeting,
+                        body=announcement.body, body_html=markup.render(announcement.body))
+    kind = mailing.kind
     request = calendar.Request(meeting, METHOD[kind]) if kind in METHOD else None
-    mail = ListMail(kind, lambda: SUBJECTS[kind](meeting),
-                    sender=current_app.config["MAIL_LIST_SENDER"],
-                    links=_meeting_links(meeting), tokens=("unsubscribe", "preferences", "rsvp"),
+    return ListMail(kind, lambda: SUBJECTS[kind](meeting), sender=sender,
+                    token=_member_token(meeting.id), links=_meeting_links(meeting),
                     calendar=(request.for_attendee, request.method) if request else None,
                     meeting=meeting, description=markup.render(meeting.description),
                     meeting_url=calendar.meeting_url(meeting),
                     ics_url=calendar.file_url(meeting), answers=kind != "cancellation")
-    return _queue_list_mail(
-        mail, subscriber_ids, kind=kind, meeting_id=meeting.id, sequence=meeting.sequence,
-        key=lambda subscriber: f"{kind}:{meeting.id}:{subscriber.id}:{meeting.sequence}")
+
+
+def register_with_delivery() -> None:
+    outbox.register_renderer((*MEETING_KINDS, "announcement"), render)
+
+
+def _queue(kind: str, meeting: Meeting, subscriber_ids: sa.Select) -> int:
+    """One personalised mail about the meeting to each subscriber of
+    ``subscriber_ids`` (a query): a meeting request or cancellation with the member
+    as ATTENDEE, or (reminder) the links alone."""
+    return outbox.queue_mailing(
+        kind, subscriptions.active_ids(among=subscriber_ids, with_address=True),
+        key=f"{kind}:{meeting.id}:{{id}}:{meeting.sequence}", meeting_id=meeting.id,
+        sequence=meeting.sequence)
 
 
 def _announced_near(now) -> sa.Select:
@@ -124,60 +134,48 @@ def invitation_time(meeting: Meeting, now=None):
     return max(now or utcnow(), due)
 
 
-def _queue_due(kind: str, days_setting: str, recipients, now, limit) -> int:
+def _queue_due(kind: str, days_setting: str, recipients, now) -> int:
     """Queue ``kind`` for every meeting due within the setting's days, to those of
-    ``recipients(meeting)`` (a query of subscriber IDs) who lack it: at most ``limit``,
-    so that the caller can commit in steps and senders start early."""
+    ``recipients(meeting)`` (a query of subscriber IDs) who lack it."""
     now = now or utcnow()
     horizon = now + timedelta(days=current_app.config[days_setting])
-    count = 0
-    for meeting in _due_meetings(now, horizon, apart=kind == "invitation"):
-        query = recipients(meeting)
-        if limit:
-            query = query.limit(limit - count)
-        count += _queue(kind, meeting, db.session.scalars(query).all())
-        if limit and count >= limit:
-            break
-    return count
+    return sum(_queue(kind, meeting, recipients(meeting))
+               for meeting in _due_meetings(now, horizon, apart=kind == "invitation"))
 
 
-def queue_invitations(now=None, limit: int | None = None) -> int:
+def queue_invitations(now=None) -> int:
     """Invite every active subscriber who has no invitation yet to each announced
     meeting that is within ``INVITE_BEFORE_DAYS`` (late joiners included)."""
     return _queue_due("invitation", "INVITE_BEFORE_DAYS", lambda meeting: subscriptions.active_ids(
-        excluding=outbox.recipients_about(meeting.id, INVITED)), now, limit)
+        excluding=outbox.recipients_about(meeting.id, INVITED)), now)
 
 
-def queue_reminders(now=None, limit: int | None = None) -> int:
+def queue_reminders(now=None) -> int:
     """Remind the invited a short while before (``REMIND_BEFORE_DAYS``). Who was
     invited within that time (a meeting announced late, a late joiner) has just got
     the invitation and no reminder."""
     days = timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
     return _queue_due("reminder", "REMIND_BEFORE_DAYS", lambda meeting: subscriptions.active_ids(
         among=outbox.recipients_about(meeting.id, INVITED, created_before=meeting.start_at - days),
-        excluding=outbox.recipients_about(meeting.id, ("reminder",))), now, limit)
+        excluding=outbox.recipients_about(meeting.id, ("reminder",))), now)
 
 
-def _already_invited(meeting: Meeting) -> list[int]:
-    """Active subscribers to whom an invitation or update about ``meeting`` has gone out."""
-    return db.session.scalars(subscriptions.active_ids(
-        among=outbox.recipients_about(meeting.id, INVITED, delivered_only=True))).all()
+def _already_invited(meeting: Meeting) -> sa.Select:
+    """Subscribers to whom an invitation or update about ``meeting`` has gone out."""
+    return outbox.recipients_about(meeting.id, INVITED, delivered_only=True)
 
 
 def meeting_changed(meeting: Meeting) -> int:
     """Time or place changed: mails not sent yet are outdated and dropped (the next run
     invites those people afresh); who already has it in their calendar gets an update."""
     outbox.drop_queued_about(meeting.id, MEETING_KINDS)
-    db.session.flush()
     return _queue("update", meeting, _already_invited(meeting))
 
 
 def meeting_cancelled(meeting: Meeting) -> int:
     """Nothing queued goes out any more; who has it in their calendar gets METHOD:CANCEL."""
-    invited = _already_invited(meeting)
     outbox.drop_queued_about(meeting.id, MEETING_KINDS)
-    db.session.flush()
-    return _queue("cancellation", meeting, invited)
+    return _queue("cancellation", meeting, _already_invited(meeting))
 
 
 def queue_announcements(now=None) -> int:
@@ -189,17 +187,11 @@ def queue_announcements(now=None) -> int:
     for announcement in db.session.scalars(sa.select(Announcement).join(Meeting).where(
             Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.send_at <= now,
             Meeting.status == MeetingStatus.ANNOUNCED)
-            .with_for_update(skip_locked=True)):
-        meeting = announcement.meeting
-        mail = ListMail("announcement", announcement.subject,
-                        sender=current_app.config["MAIL_LIST_SENDER"], links=list_links,
-                        tokens=("unsubscribe", "preferences"),
-                        meeting=meeting, body=announcement.body,
-                        body_html=markup.render(announcement.body))
-        count += _queue_list_mail(
-            mail, db.session.scalars(subscriptions.active_ids()).all(), kind="announcement",
-            meeting_id=meeting.id,
-            key=lambda subscriber, a=announcement: f"announcement:{a.id}:{subscriber.id}")
+            .with_for_update(skip_locked=True)).all():
+        count += outbox.queue_mailing(
+            "announcement", subscriptions.active_ids(with_address=True),
+            key=f"announcement:{announcement.id}:{{id}}", meeting_id=announcement.meeting_id,
+            reference=announcement.id)
         announcement.status = AnnouncementStatus.SENT
         announcement.sent_at = now
     return count

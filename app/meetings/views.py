@@ -22,8 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..delivery import outbox
-from ..extensions import talisman
+from ..extensions import db, talisman
 from ..shared import markup
 from ..shared.database import utcnow
 from ..shared.districts import all_districts
@@ -150,7 +149,7 @@ def rsvp_request(meeting_id):
                                                      form.answer.data, ip=client_ip()),
                            field=form.email)
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             return render_template("meetings/rsvp_requested.html", meeting=meeting,
                                    held_back=not sent)
     return _public_meeting_page(meeting, form, 400)
@@ -222,7 +221,7 @@ def rsvp_page(meeting_id, token):
         ok, _row = attempt(lambda: rsvp.record(meeting, subscriber, form.answer.data,
                                                AnswerSource.LINK))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("Thank you, your answer has been saved. You can change it here "
                     "until the meeting starts."), "success")
             return redirect(url_for(".rsvp_page", meeting_id=meeting_id, token=token))
@@ -278,12 +277,12 @@ def _meeting_fields(form: MeetingForm) -> dict:
 
 
 def _done(action, success: str):
-    """Run a service ``action``; on success commit (and send what it queued) and say
+    """Run a service ``action``; on success commit (the worker sends what it queued) and say
     so. Returns ``(ok, what the action returned or the user error)``; ``attempt``
     has shown the error."""
     ok, changed = attempt(action)
     if ok:
-        outbox.commit_and_deliver()
+        db.session.commit()
         flash(success, "success")
     return ok, changed
 

@@ -4,7 +4,7 @@ signed-in organiser (``g.organiser``) for every request, which the guards in
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
-from ..delivery import outbox
+from ..extensions import db
 from ..shared import audit
 from ..shared.forms import ButtonForm
 from ..shared.tokens import TokenError
@@ -32,7 +32,7 @@ def signin():
         ok, _result = attempt(lambda: organisers.request_signin(form.email.data, ip=client_ip()),
                               field=form.email)
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             return render_template("organisers/signin_sent.html")
     return render_template("organisers/signin.html", form=form), 400 if form.errors else 200
 
@@ -44,7 +44,7 @@ def signin_link(token):
     try:
         if form.validate_on_submit():
             organiser = organisers.sign_in(token)
-            outbox.commit_and_deliver()
+            db.session.commit()
             session.clear()  # a fresh session: no fixation
             session["organiser_id"] = organiser.id
             session.permanent = True

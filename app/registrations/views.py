@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..delivery import outbox
+from ..extensions import db
 from ..meetings import services as meetings
 from ..shared.errors import UserError
 from ..shared.forms import ButtonForm
@@ -55,7 +55,7 @@ def register(meeting_id):
             children_ages=form.children_ages.data, access_needs=form.access_needs.data,
             consent=form.consent.data, language=str(get_locale()), ip=client_ip()))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             return render_template("registrations/check_your_mail.html", meeting=meeting,
                                    held_back=not sent)
     problem = None
@@ -77,7 +77,7 @@ def confirm(token):
         if form.validate_on_submit():
             ok, _result = attempt(lambda: registrations.confirm(token))
             if ok:
-                outbox.commit_and_deliver()
+                db.session.commit()
                 return redirect(url_for(".status", token=registrations.status_token(registration)))
     except TokenError as error:
         return _link_problem(error)
@@ -96,7 +96,7 @@ def status(token):
     if form.validate_on_submit():
         ok, _result = attempt(lambda: registrations.cancel(registration))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("Your registration is cancelled. Thank you for letting us know."),
                   "success")
             return redirect(url_for(".status", token=token))
@@ -119,7 +119,7 @@ def offer(registration_id, token):
         ok, _result = attempt(lambda: registrations.answer_offer(
             registration_id, token, accept=accept))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("The place is yours. See you there!") if accept else
                   _("Thank you for letting us know; the place goes to the next person."),
                   "success")
@@ -145,7 +145,7 @@ def manage(meeting_id):
             meeting, actor=g.organiser.email, open_=form.registration_open.data,
             capacity=form.capacity.data, childcare_capacity=form.childcare_capacity.data))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".manage", meeting_id=meeting_id))
     status_code = 400 if request.method == "POST" else 200
@@ -167,7 +167,7 @@ def move(registration_id, action):
         ok, _result = attempt(lambda: registrations.move(registration, action,
                                                          actor=g.organiser.email))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("%(name)s has been moved.", name=registration.name), "success")
     return redirect(url_for(".manage", meeting_id=registration.meeting_id))
 

@@ -1,15 +1,21 @@
 """Signed, expiring tokens for links, one salt per purpose.
 
 A token made for one purpose (say, confirming) never passes as another
-(say, unsubscribing). Old secrets stay valid through ``SECRET_KEY_FALLBACKS``,
-so rotating the key does not break links already sent.
+(say, unsubscribing). A list mail carries one token for all its links
+(unsubscribe, preferences, answers): it is signed with a salt of its own and
+names its purposes, and each link still checks that it is one of them. Old
+secrets stay valid through ``SECRET_KEY_FALLBACKS``, so rotating the key does not
+break links already sent.
 """
 
+import contextvars
 import hashlib
+import time
+from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 PURPOSE_MAX_AGE = {
     "confirm": "CONFIRM_TOKEN_MAX_AGE",
@@ -21,6 +27,30 @@ PURPOSE_MAX_AGE = {
     "registration": "SUBSCRIBER_LINK_MAX_AGE",  # the status page, with cancelling
     "registration-offer": "SUBSCRIBER_LINK_MAX_AGE",  # the offer itself lapses sooner
 }
+
+
+# A token for several purposes (a list mail's) is signed with this salt.
+_SEVERAL = "several"
+_issued_at: contextvars.ContextVar[int | None] = contextvars.ContextVar("issued_at", default=None)
+
+
+class _Signer(TimestampSigner):
+    """Signs with the time set by ``issued_at``: a mail rendered again for a retry
+    carries the very same links."""
+
+    def get_timestamp(self) -> int:
+        at = _issued_at.get()
+        return int(time.time()) if at is None else at
+
+
+@contextmanager
+def issued_at(moment):
+    """Tokens made inside are dated ``moment`` (a datetime) instead of now."""
+    reset = _issued_at.set(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        _issued_at.reset(reset)
 
 
 class TokenError(Exception):
@@ -43,24 +73,43 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 @lru_cache(maxsize=32)
 def _cached_serializer(purpose: str, keys: tuple[str, ...]) -> URLSafeTimedSerializer:
     """Built once per purpose and set of keys: a send signs two links per recipient."""
-    return URLSafeTimedSerializer(list(keys), salt=f"vernetzer.{purpose}")
+    return URLSafeTimedSerializer(list(keys), salt=f"vernetzer.{purpose}", signer=_Signer)
 
 
-def make_token(purpose: str, payload) -> str:
+def make_token(purpose: str | tuple[str, ...], payload: dict) -> str:
+    """A token for ``purpose``, or for each of several purposes (a tuple)."""
+    if isinstance(purpose, tuple):
+        return _serializer(_SEVERAL).dumps({**payload, "p": list(purpose)})
     return _serializer(purpose).dumps(payload)
 
 
-def read_token(purpose: str, token: str):
-    """Return the payload of a genuine, unexpired token or raise ``TokenError``."""
-    max_age = current_app.config[PURPOSE_MAX_AGE[purpose]]
-    serializer = _serializer(purpose)
+def _load(serializer: URLSafeTimedSerializer, token: str, max_age: int):
     try:
         return serializer.loads(token, max_age=max_age)
     except SignatureExpired as error:
         # The signature is genuine, only too old: its payload can be trusted.
         raise TokenError("expired", serializer.load_payload(error.payload)) from None
+
+
+def read_token(purpose: str, token: str):
+    """Return the payload of a genuine, unexpired token made for ``purpose`` (alone
+    or among others) or raise ``TokenError``."""
+    max_age = current_app.config[PURPOSE_MAX_AGE[purpose]]
+    try:
+        return _load(_serializer(purpose), token, max_age)
+    except BadSignature:
+        pass
+    try:
+        payload = _load(_serializer(_SEVERAL), token, max_age)
     except BadSignature:
         raise TokenError("invalid") from None
+    except TokenError as error:
+        if purpose not in error.payload.get("p", ()):
+            raise TokenError("invalid") from None
+        raise
+    if not isinstance(payload, dict) or purpose not in payload.get("p", ()):
+        raise TokenError("invalid")
+    return payload
 
 
 def address_fingerprint(email: str) -> str:

@@ -5,7 +5,6 @@ import sys
 
 import click
 
-from ..delivery import outbox
 from ..extensions import db
 from ..shared.audit import CLI
 from ..shared.commands import Commands
@@ -32,7 +31,7 @@ def import_(file, do_apply, consent_note, confirm_by_mail):
         return
     added = csv_io.apply(report, consent_note=consent_note, confirm_by_mail=confirm_by_mail,
                          actor=CLI)
-    outbox.commit_and_deliver()
+    db.session.commit()
     state = "pending, confirmation mail queued" if confirm_by_mail else "active"
     click.echo(f"imported: {added} ({state})")
 

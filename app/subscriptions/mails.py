@@ -13,24 +13,26 @@ from ..shared.urls import external_url, webcal
 from .models import Subscriber
 
 
-def personal_tokens(subscriber: Subscriber) -> dict[str, str]:
-    """The member's unsubscribe and preferences tokens, by name (``list_links``'s)."""
-    payload = {"s": subscriber.id, "h": address_fingerprint(subscriber.email)}
-    return {"unsubscribe": make_token("unsubscribe", payload),
-            "preferences": make_token("preferences", payload)}
+def personal_token(subscriber_id: int, address: str, *, meeting_id: int | None = None) -> str:
+    """The member's one token for the links of a list mail: unsubscribing, their
+    preferences and, in a mail about a meeting, answering (``rsvp``)."""
+    payload = {"s": subscriber_id, "h": address_fingerprint(address)}
+    if meeting_id is None:
+        return make_token(("unsubscribe", "preferences"), payload)
+    return make_token(("unsubscribe", "preferences", "rsvp"), {**payload, "m": meeting_id})
 
 
-def list_links(unsubscribe: str, preferences: str) -> dict[str, str]:
-    """The personal links of a list mail, from the member's tokens."""
+def list_links(token: str) -> dict[str, str]:
+    """The personal links of a list mail, from the member's token."""
     return {
-        "unsubscribe_token": unsubscribe,
-        "unsubscribe_url": external_url("subscriptions.unsubscribe", token=unsubscribe),
-        "preferences_url": external_url("subscriptions.preferences", token=preferences),
+        "unsubscribe_token": token,
+        "unsubscribe_url": external_url("subscriptions.unsubscribe", token=token),
+        "preferences_url": external_url("subscriptions.preferences", token=token),
     }
 
 
 def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
-    return list_links(**personal_tokens(subscriber))
+    return list_links(personal_token(subscriber.id, subscriber.email))
 
 
 def calendar_links() -> dict[str, str]:

@@ -388,9 +388,11 @@ def purge_unconfirmed(now=None) -> int:
     return len(ids)
 
 
-def _active_among(ids: set[int]) -> set[int]:
-    return set(db.session.scalars(sa.select(Subscriber.id).where(
-        Subscriber.id.in_(ids), Subscriber.status == SubscriberStatus.ACTIVE)))
+def _active_among(ids: set[int]) -> dict[int, recipients.Person]:
+    return {id_: recipients.Person(name=name, language=language)
+            for id_, name, language in db.session.execute(
+                sa.select(Subscriber.id, Subscriber.name, Subscriber.language).where(
+                    Subscriber.id.in_(ids), Subscriber.status == SubscriberStatus.ACTIVE))}
 
 
 def _count_hard_bounce(subscriber_id: int) -> None:
@@ -405,14 +407,16 @@ def _count_hard_bounce(subscriber_id: int) -> None:
 
 def register_with_delivery() -> None:
     """Tell delivery who still wants list mail and where hard bounces count."""
-    recipients.register(recipients.Hooks(still_wanted=_active_among,
+    recipients.register(recipients.Hooks(wanted=_active_among,
                                          hard_bounce=_count_hard_bounce))
 
 
-def active_ids(*, among=None, excluding=None) -> sa.Select:
-    """A query of the active subscribers' IDs in order: only those ``among`` and none
-    of those ``excluding`` (queries of IDs) where given."""
-    query = (sa.select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
+def active_ids(*, among=None, excluding=None, with_address: bool = False) -> sa.Select:
+    """A query of the active subscribers' IDs (``with_address``: and addresses) in
+    order: only those ``among`` and none of those ``excluding`` (queries of IDs)
+    where given."""
+    columns = (Subscriber.id, Subscriber.email) if with_address else (Subscriber.id,)
+    query = (sa.select(*columns).where(Subscriber.status == SubscriberStatus.ACTIVE)
              .order_by(Subscriber.id))
     if among is not None:
         query = query.where(Subscriber.id.in_(among))

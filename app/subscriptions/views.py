@@ -58,7 +58,7 @@ def index():
             form.email.data, form.name.data, ip=client_ip(), user_agent=user_agent(),
             language=language), field=form.email)
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             return render_template("subscriptions/check_your_mail.html", held_back=not sent)
     status = 400 if form.errors else 200
     return render_template("subscriptions/index.html", form=form,
@@ -77,7 +77,7 @@ def confirm(token):
     try:
         if form.validate_on_submit():
             subscriber = subscribers.confirm(token, ip=client_ip(), user_agent=user_agent())
-            outbox.commit_and_deliver()
+            db.session.commit()
             return render_template("subscriptions/confirmed.html", subscriber=subscriber)
         subscribers.check_confirm_token(token)
     except TokenError as error:
@@ -90,7 +90,7 @@ def resend(token):
     """Send a new confirmation link for an expired one."""
     if ButtonForm().validate_on_submit():
         subscribers.resend_confirmation(token, ip=client_ip())
-        outbox.commit_and_deliver()
+        db.session.commit()
     return render_template("subscriptions/check_your_mail.html")
 
 
@@ -109,7 +109,7 @@ def unsubscribe(token):
             return render_template("error.html", message=_("This request is incomplete.")), 400
         subscribers.unsubscribe(subscriber, ConsentSource.FORM, ip=client_ip(),
                                 user_agent=user_agent())
-        outbox.commit_and_deliver()
+        db.session.commit()
         return render_template("subscriptions/unsubscribed.html")
     return render_template("subscriptions/unsubscribe.html", form=OneClickForm(),
                            subscriber=subscriber)
@@ -134,7 +134,7 @@ def preferences(token):
         if not ok:
             status = 400
         else:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("Your settings have been saved."), "success")
             return redirect(url_for(".preferences", token=token))
     elif request.method == "POST":
@@ -210,7 +210,7 @@ def _person_done(action, success: str, subscriber_id=None):
     the person's page (or the list, when the person is gone)."""
     ok, _result = attempt(action)
     if ok:
-        outbox.commit_and_deliver()
+        db.session.commit()
         flash(success, "success")
     if subscriber_id is None:
         return redirect(url_for(".subscriber_list"))
@@ -227,7 +227,7 @@ def add_person():
             organisation=form.organisation.data, district=form.district.data,
             consent_note=form.consent_note.data, confirm_by_mail=form.confirm_by_mail.data))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("%(email)s has been added.", email=added.email), "success")
             return redirect(url_for(".person", subscriber_id=added.id))
     status = 400 if request.method == "POST" else 200
@@ -308,7 +308,7 @@ def subscriber_import_apply():
             form.pending.data, consent_note=form.consent_note.data,
             confirm_by_mail=form.confirm_by_mail.data, actor=g.organiser.email))
         if ok:
-            outbox.commit_and_deliver()
+            db.session.commit()
             flash(_("%(count)d people have been imported.", count=added), "success")
             return redirect(url_for(".subscriber_list"))
         report = csv_io.kept_report(form.pending.data)

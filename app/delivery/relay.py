@@ -1,0 +1,164 @@
+"""One SMTP connection to the relay, kept open across batches, and the transfer of
+many mails over it.
+
+Where the relay offers PIPELINING (RFC 2920), each mail costs one round trip: the
+end of one message's data and the next message's MAIL, RCPT and DATA go out in one
+write, and while the relay answers them, the sender records the result of the mail
+before (``record``) and renders the next one. A relay without PIPELINING gets one
+mail after the other through smtplib's ``sendmail``.
+
+Crash guarantee: a result is recorded at the latest while the following mail is on
+the wire, so a sender killed at any moment leaves at most one mail per open
+connection accepted by the relay but not recorded; that one is sent again.
+"""
+
+import re
+import smtplib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class RelayError(Exception):
+    """The connection failed or the relay closed it: what is unrecorded is retried."""
+
+
+@dataclass
+class Outgoing:
+    """One mail to transfer; ``render`` gives its bytes (called once, when needed)."""
+
+    row_id: int
+    sender: str
+    recipient: str
+    render: Callable[[], bytes]
+    data: bytes | None = field(default=None, repr=False)
+
+    def prepare(self) -> bytes:
+        if self.data is None:
+            self.data = self.render()
+        return self.data
+
+
+# record(mail, code, text): the relay's answer to a mail (250: accepted).
+Record = Callable[[Outgoing, int, str], None]
+
+
+def _data(message: bytes) -> bytes:
+    """The message as DATA carries it: dot-stuffed, ending in CRLF "." CRLF."""
+    message = _LEADING_DOT.sub(b"..", message)
+    return message + (b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
+def _text(reply: bytes) -> str:
+    return reply.decode(errors="replace")
+
+
+class Relay:
+    """An open SMTP connection configured like Flask-Mail's, with a timeout."""
+
+    def __init__(self):
+        settings = current_app.extensions["mail"]  # Flask-Mail's state for this app
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        try:
+            if settings.use_ssl:
+                self.smtp = smtplib.SMTP_SSL(settings.server, settings.port, timeout=timeout)
+            else:
+                self.smtp = smtplib.SMTP(settings.server, settings.port, timeout=timeout)
+            if settings.use_tls:
+                self.smtp.starttls()
+            self.smtp.ehlo_or_helo_if_needed()
+            if settings.username and settings.password:
+                self.smtp.login(settings.username, settings.password)
+        except (smtplib.SMTPException, OSError) as error:
+            raise RelayError(f"{type(error).__name__}: {error}") from error
+        self.pipelining = self.smtp.has_extn("pipelining")
+        self.utf8 = self.smtp.has_extn("smtputf8")
+
+    def close(self) -> None:
+        try:
+            self.smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self.smtp.close()
+
+    def abort(self) -> None:
+        """Drop the connection without a word (after an error of our own)."""
+        self.smtp.close()
+
+    def transfer(self, mails: Iterable[Outgoing], record: Record) -> None:
+        """Send ``mails``, telling ``record`` each answer. ``RelayError`` when the
+        connection fails; mails not yet recorded then stay for a retry."""
+        try:
+            if self.pipelining:
+                self._pipelined(iter(mails), record)
+            else:
+                for mail in mails:
+                    self._one(mail, record)
+        except (smtplib.SMTPException, OSError) as error:
+            raise RelayError(f"{type(error).__name__}: {error}") from error
+
+    def _options(self, mail: Outgoing) -> list[str]:
+        return [] if mail.recipient.isascii() or not self.utf8 else ["SMTPUTF8"]
+
+    def _one(self, mail: Outgoing, record: Record) -> None:
+        try:
+            self.smtp.sendmail(mail.sender, [mail.recipient], mail.prepare(),
+                               mail_options=self._options(mail))
+        except smtplib.SMTPRecipientsRefused as error:
+            code, text = next(iter(error.recipients.values()))
+            record(mail, code, _text(text))
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            record(mail, error.smtp_code, _text(error.smtp_error))
+        else:
+            record(mail, 250, "OK")
+
+    def _envelope(self, mail: Outgoing) -> bytes:
+        options = "".join(f" {option}" for option in self._options(mail))
+        return (f"MAIL FROM:<{mail.sender}>{options}\r\n"
+                f"RCPT TO:<{mail.recipient}>\r\nDATA\r\n").encode()
+
+    def _reply(self) -> tuple[int, str]:
+        code, text = self.smtp.getreply()
+        if code == 421:  # the relay is closing the connection
+            raise smtplib.SMTPServerDisconnected(f"421 {_text(text)}")
+        return code, _text(text)
+
+    def _envelope_replies(self, mail: Outgoing, record: Record) -> bool:
+        """Read the answers to MAIL, RCPT and DATA; True when the data may follow."""
+        answers = [self._reply() for _ in range(3)]
+        if answers[2][0] == 354:
+            return True
+        code, text = next((answer for answer in answers if answer[0] >= 400), answers[2])
+        record(mail, code, text)
+        return False
+
+    def _pipelined(self, mails, record: Record) -> None:
+        mail = next(mails, None)
+        if mail is None:
+            return
+        self.smtp.send(self._envelope(mail))
+        mail.prepare()
+        accepted = self._envelope_replies(mail, record)
+        answered = None  # a mail whose answer is known but not yet recorded
+        while mail is not None:
+            following = next(mails, None)
+            out = _data(mail.prepare()) if accepted else b"RSET\r\n"
+            if following is not None:
+                out += self._envelope(following)
+            self.smtp.send(out)
+            # While the relay works: record the mail before, render the next.
+            if answered is not None:
+                record(*answered)
+                answered = None
+            if following is not None:
+                following.prepare()
+            code, text = self._reply()
+            if accepted:
+                answered = (mail, code, text)
+            if following is not None:
+                accepted = self._envelope_replies(following, record)
+            mail = following
+        if answered is not None:
+            record(*answered)
