@@ -20,10 +20,11 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask.cli import FlaskGroup
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 
 from app import create_app
+from app.delivery import sender
 from app.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +160,7 @@ def app(database_url, smtp_server, tmp_path):
     production); tests that look into the database open one: ``with app.app_context()``.
     """
     app = create_app(base_config(database_url, smtp_server.port, tmp_path))
+    app.test_client_class = Visitor
     with app.app_context():
         engine = db.engine
         connection = engine.connect()
@@ -178,6 +180,23 @@ def app(database_url, smtp_server, tmp_path):
             engine.dispose()
 
 
+def worker_sends(app) -> int:
+    """What the worker's senders do within a second of a commit: send what is due.
+    (The worker itself runs in tests/delivery/test_sender.py and the end-to-end tests.)"""
+    with app.app_context():
+        return sender.drain()
+
+
+class Visitor(FlaskClient):
+    """A browser; after each of its requests the worker sends what the request queued
+    (web requests never send mail themselves)."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        worker_sends(self.application)
+        return response
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -185,10 +204,13 @@ def client(app):
 
 class CommandLine(FlaskCliRunner):
     """Runs commands as ``flask --app app`` does: with the plugin commands (worker,
-    jobs) that Flask loads from the ``flask.commands`` entry points."""
+    jobs) that Flask loads from the ``flask.commands`` entry points. The worker then
+    sends what the command queued."""
 
     def invoke(self, cli=None, args=None, **kwargs):
-        return super().invoke(cli or FlaskGroup(create_app=lambda: self.app), args, **kwargs)
+        result = super().invoke(cli or FlaskGroup(create_app=lambda: self.app), args, **kwargs)
+        worker_sends(self.app)
+        return result
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ def test_the_installed_wheel_migrates_and_sends_a_confirmation(tmp_path, smtp_se
     output = run(str(bin_dir / "vernetzer"), "subscribers", "import", "liste.csv", "--apply",
                  "--confirm-by-mail", cwd=site, env=env)
     assert "imported: 1" in output
+    assert "sent: 1" in run(str(bin_dir / "vernetzer"), "outbox", "drain", cwd=site, env=env)
 
     [mail] = mailbox.to("neu@example.org")
     assert mail["Subject"] == "Bitte bestätigen Sie Ihre Anmeldung"

@@ -68,7 +68,7 @@ def field(name: str, value: str, *, text: bool = False) -> bytes:
         return f"{name}: {_structural(value)}".encode() + CRLF
     value = one_line(value)
     charset = "us-ascii" if _plain(value) else "utf-8"
-    encoded = Header(value, charset, header_name=name).encode(linesep="\r\n", maxlinelen=78)
+    encoded = Header(value, charset, header_name=name).encode(linesep="\r\n", maxlinelen=76)
     return f"{name}: {encoded}".encode() + CRLF
 
 
@@ -80,7 +80,7 @@ def address_field(name: str, address: str, display: str | None) -> bytes:
         return field(name, address)
     if _plain(display) and len(display) < 60:
         return field(name, formataddr((display, address)))
-    words = Header(display, "utf-8", header_name=name).encode(linesep="\r\n", maxlinelen=78)
+    words = Header(display, "utf-8", header_name=name).encode(linesep="\r\n", maxlinelen=76)
     return f"{name}: {words}\r\n <{address}>".encode() + CRLF
 
 

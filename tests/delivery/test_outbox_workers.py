@@ -8,7 +8,7 @@ from datetime import timedelta
 import dkim
 import sqlalchemy as sa
 
-from app.delivery import outbox
+from app.delivery import outbox, sender
 from app.delivery.models import OutboxMessage, WorkerHeartbeat
 from app.extensions import db
 from app.shared.database import utcnow
@@ -42,7 +42,7 @@ def test_hard_bounces_make_a_subscriber_bounced(app, mailbox):
         first = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.key == "test:r0-0"))
         second.subscriber_id = first.subscriber_id
         db.session.commit()
-        outbox.deliver()
+        sender.drain()
         gone = db.session.scalar(sa.select(Subscriber).where(Subscriber.email == "gone@example.org"))
         assert gone.hard_bounces == 2 and gone.status == SubscriberStatus.BOUNCED
 
@@ -51,8 +51,8 @@ def test_rate_limit_holds_back_the_rest(app, mailbox):
     app.config["MAIL_RATE_PER_MINUTE"] = 3
     queue(app, 5)
     with app.app_context():
-        assert outbox.deliver() == 3
-        assert outbox.deliver() == 0  # the minute is used up
+        assert sender.drain() == 3
+        assert sender.drain() == 0  # the minute is used up
         states = sorted(row.status.value for row in db.session.scalars(sa.select(OutboxMessage)))
         attempts = {row.attempts for row in db.session.scalars(
             sa.select(OutboxMessage).where(OutboxMessage.status == "queued"))}
@@ -71,7 +71,7 @@ def test_rows_of_a_dead_sender_are_taken_over_but_not_those_of_a_live_one(app, m
             if holder:
                 row.status, row.claimed_by = "sending", holder
         db.session.commit()
-        assert outbox.deliver() == 3  # two recovered from "dead", one never claimed
+        assert sender.drain() == 3  # two recovered from "dead", one never claimed
         held = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.claimed_by == "alive"))
         assert held.status == "sending"
     assert len(mailbox.messages) == 3
@@ -86,7 +86,7 @@ def test_dkim_signature_covers_the_list_headers_and_verifies(app, mailbox, tmp_p
                       DKIM_PRIVATE_KEY=key.decode())
     queue(app, 1)
     with app.app_context():
-        outbox.deliver()
+        sender.drain()
     raw = mailbox.messages[0][3]  # the bytes as they arrived
     assert raw.startswith(b"DKIM-Signature:")
     signed = re.sub(rb"\s+", b"", raw.split(b"h=")[1].split(b";")[0]).lower()
@@ -106,7 +106,7 @@ def test_outbox_status_on_the_command_line(app, runner, mailbox):
                                       if "p1@example.org" in envelope.rcpt_tos else None)
     queue(app, 3)
     with app.app_context():
-        outbox.deliver()
+        sender.drain()
     result = runner.invoke(args=["outbox", "status"])
     assert result.exit_code == 0
     assert "test: queued 0, sending 0, sent 2, failed 1, dropped 0" in result.output

@@ -26,8 +26,8 @@ def fill_outbox(database_url: str, count: int) -> None:
         message["From"], message["To"] = "liste@example.org", f"p{n}@example.org"
         message["Subject"], message["Message-ID"] = f"Nr. {n}", f"<{n}@vernetzer.example>"
         message.set_content(f"Mail {n}")
-        rows.append({"key": f"load:{n}", "kind": "load", "sender": "liste@example.org",
-                     "recipient": f"p{n}@example.org", "message_id": f"<{n}@vernetzer.example>",
+        rows.append({"key": f"load:{n}", "kind": "load", "code": f"load{n}",
+                     "recipient": f"p{n}@example.org",
                      "message": message.as_bytes(), "status": OutboxStatus.QUEUED,
                      "list_mail": False, "attempts": 0})
     engine = sa.create_engine(database_url)

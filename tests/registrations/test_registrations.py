@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.delivery import outbox
+from app.delivery import sender
 from app.extensions import db
 from app.meetings import services as meetings
 from app.registrations import services as registrations
@@ -216,7 +216,7 @@ def test_offer_links_lapse_and_belong_to_one_person(app, client, mailbox):
     with app.app_context():
         assert registrations.lapse_offers(now=utcnow() + timedelta(hours=49)) == 1
         db.session.commit()
-        outbox.drain()
+        sender.drain()
     late = press(client, offer, accept="Platz annehmen")
     assert late.status_code == 400 and "abgelaufen" in late.text
     assert people(app, meeting_id) == {"erste@example.org": "cancelled",
@@ -267,7 +267,7 @@ def test_reminder_once_and_data_deleted_after_the_event(app, client, mailbox):
         db.session.commit()
         assert registrations.queue_reminders(now=START - timedelta(hours=20)) == 0
         db.session.commit()
-        outbox.drain()
+        sender.drain()
     reminder = mailbox.to("kind@example.org")[-1]
     assert reminder["Subject"] == "Bald ist NetzWerkStatt"
     assert "Kinderbetreuung ist für 2 Kinder gebucht" in reminder.get_body(

@@ -83,8 +83,7 @@ def test_confirmation_resend_and_bounced_reactivation(app, client, mailbox, sign
         db.session.add(bounced)
         db.session.flush()
         db.session.add(OutboxMessage(key="x", kind="invitation", subscriber_id=bounced.id,
-                                     sender="a@b", recipient="voll@example.org",
-                                     message_id="<m@b>", message=b"",
+                                     code="m", recipient="voll@example.org", message=b"",
                                      status=OutboxStatus.FAILED,
                                      last_error="552 5.2.2 Mailbox full"))
         db.session.commit()
