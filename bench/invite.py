@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Benchmark: invite N subscribers through the whole pipeline, against bare smtplib.
 
-    .venv/bin/python bench/invite.py [--count 10000] [--database URL]
+    .venv/bin/python bench/invite.py [--count 10000] [--postgres URL] [--dkim]
+    .venv/bin/python bench/invite.py --latency [--postgres URL]
 
 Both sides send into Postfix's smtp-sink (a C SMTP server that is not the
-bottleneck; taken from Debian's postfix package with ``dpkg -x``, no mail daemon is
-installed). The pipeline side runs in its own process: it creates the subscribers and
-an announced meeting, then times the invitation job (render, personalise, queue in the
-outbox) and the drain (send over one SMTP connection, record each result), and
-reports its peak memory. The limit side sends the very same message bytes with bare
-smtplib over one connection. Printed: mails per second of both, their ratio, and the
-pipeline's peak memory for a smaller and the full list (it must not grow with it).
+bottleneck). Each pipeline run creates a fresh database with the subscribers and an
+announced meeting, starts its worker processes together and times them until every
+mail is sent: the invitation job queues one mailing (one ``INSERT … SELECT``), then
+the worker's senders render, sign (``--dkim``) and send each row over their SMTP
+connections and record each result. The limit sends the very same message bytes,
+rendered beforehand, with bare smtplib over one connection. Printed: mails per
+second of both and their ratio, each worker's peak memory, and the bytes the outbox
+adds per 1,000 mails.
+
+``--latency``: the sink (aiosmtpd) takes 20 ms per message, like a real relay; the
+pipeline uses ``MAIL_CONNECTIONS`` (32) connections, bare smtplib one.
 """
 
 import argparse
@@ -77,6 +82,7 @@ def setup(count: int, database: str) -> None:
 
     from app.extensions import db
     from app.meetings import services as meetings
+    from app.meetings import venues
     from app.shared.database import utcnow
     from app.subscriptions.models import Subscriber, SubscriberStatus
 
@@ -87,28 +93,73 @@ def setup(count: int, database: str) -> None:
              "status": SubscriberStatus.ACTIVE, "source": "import", "hard_bounces": 0}
             for n in range(count)])
         start = utcnow() + timedelta(days=10)
+        venue = venues.add_venue(actor="bench", name="Bürgerhaus Mitte",
+                                 address="Marktplatz 1, Mitte", district="Mitte")
         meeting = meetings.create(actor="bench", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", topic="Nachbarschaft",
+                                  district="Mitte", topic="Nachbarschaft", venue_id=venue.id,
                                   description="Wir sprechen über **Nachbarschaft**.")
         meetings.announce(meeting, actor="bench")
         db.session.commit()
 
 
-def make_app(database: str, port: int):
+DKIM_KEY = ROOT / "bench" / ".cache" / "dkim.pem"
+
+
+def dkim_key() -> str:
+    """A 2048-bit RSA key for the DKIM runs, made once."""
+    if not DKIM_KEY.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        DKIM_KEY.parent.mkdir(parents=True, exist_ok=True)
+        DKIM_KEY.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                             .private_bytes(serialization.Encoding.PEM,
+                                            serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    return DKIM_KEY.read_text()
+
+
+def make_app(database: str, port: int, *, dkim: bool = False, connections: int = 1):
     from app import create_app
 
-    return create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": database,
-                       "MAIL_PORT": port, "BASE_URL": "https://vernetzer.example"})
+    settings = {"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": database,
+                "MAIL_PORT": port, "BASE_URL": "https://vernetzer.example",
+                "MAIL_CONNECTIONS": connections, "MAIL_TIMEOUT": 60}
+    if dkim:
+        settings.update(DKIM_SELECTOR="bench", DKIM_DOMAIN="vernetzer.example",
+                        DKIM_PRIVATE_KEY=dkim_key())
+    return create_app(settings)
 
 
-def work(database: str, port: int) -> dict:
-    """One worker, as the scheduler runs it: queue what is due, then send until the
-    outbox is empty. Waits for "go" on standard input, so that all start together."""
-    from app.delivery import outbox
+def outbox_bytes(database: str) -> int:
+    """What the outbox (table, indexes, mailings) takes in the database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            size = connection.scalar(sa.text(
+                "SELECT pg_total_relation_size('outbox') + pg_total_relation_size('mailing')"))
+        else:
+            size = connection.scalar(sa.text(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                "('outbox', 'mailing', 'ix_outbox_claim', 'ix_outbox_kind', "
+                "'ix_outbox_meeting_id', 'ix_outbox_subscriber_id', 'ix_outbox_mailing_id', "
+                "'sqlite_autoindex_outbox_1')"))
+    engine.dispose()
+    return int(size or 0)
+
+
+def work(database: str, port: int, dkim: bool, connections: int) -> dict:
+    """One worker process: the invitation job, then the senders until the outbox is
+    empty. Waits for "go" on standard input, so that all start together."""
+    import threading
+
+    from app.delivery import outbox, sender
     from app.extensions import db
-    from jobs.delivery import drain_outbox, queue_meeting_mails
+    from jobs.delivery import queue_meeting_mails
 
-    app = make_app(database, port)
+    app = make_app(database, port, dkim=dkim, connections=connections)
     with app.app_context():
         db.session.execute(db.text("SELECT 1"))  # connect before the clock starts
         db.session.rollback()
@@ -117,23 +168,39 @@ def work(database: str, port: int) -> dict:
         began = time.perf_counter()
         queued = queue_meeting_mails()
         queue_seconds = time.perf_counter() - began
-        sent = drain_outbox()
-        deadline = time.monotonic() + 300
-        while outbox.pending():  # what the other worker still holds, or retries
-            if time.monotonic() > deadline:
-                raise SystemExit("the outbox did not empty within 300 s")
-            time.sleep(0.05)
-            sent += drain_outbox()
-    return {"queued": queued, "sent": sent, "queue_seconds": queue_seconds,
+        stop = threading.Event()
+
+        def watch():
+            deadline = time.monotonic() + 900
+            with app.app_context():
+                while time.monotonic() < deadline and unfinished():
+                    time.sleep(0.1)
+            stop.set()
+
+        def unfinished() -> bool:
+            """Anything queued or being sent, or nothing queued yet (the other worker
+            queues). The transaction ends at once: on SQLite it holds the lock."""
+            try:
+                return bool(outbox.pending()) or not db.session.scalar(
+                    db.text("SELECT count(*) FROM outbox"))
+            finally:
+                db.session.rollback()
+
+        threading.Thread(target=watch, daemon=True).start()
+        sender.serve(app, stop)
+    return {"queued": queued, "queue_seconds": queue_seconds,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def run_pipeline(count: int, workers: int, database: str, port: int) -> dict:
+def run_pipeline(count: int, workers: int, database: str, port: int, *, dkim: bool = False,
+                 connections: int = 1) -> dict:
     """Set up, then time ``workers`` worker processes from "go" until all is sent."""
     subprocess.run([sys.executable, __file__, "--setup", str(count), "--database", database],
                    cwd=ROOT, check=True, capture_output=True)
-    processes = [subprocess.Popen([sys.executable, __file__, "--work", "--database", database,
-                                   "--port", str(port)], cwd=ROOT, stdin=subprocess.PIPE,
+    before = outbox_bytes(database)
+    command = [sys.executable, __file__, "--work", "--database", database, "--port", str(port),
+               "--connections", str(connections)] + (["--dkim"] if dkim else [])
+    processes = [subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
                  for _ in range(workers)]
     for process in processes:
@@ -145,10 +212,23 @@ def run_pipeline(count: int, workers: int, database: str, port: int) -> dict:
     results = [json.loads(process.communicate()[0].strip().splitlines()[-1])
                for process in processes]
     seconds = time.perf_counter() - began
-    return {"count": count, "workers": workers, "seconds": seconds,
+    sent = sent_count(database)
+    if sent != count:
+        raise SystemExit(f"{sent} of {count} mails sent")
+    return {"count": count, "workers": workers, "seconds": seconds, "sent": sent,
             "queue_seconds": max(r["queue_seconds"] for r in results),
-            "sent": sum(r["sent"] for r in results),
-            "peak_mib": max(r["peak_mib"] for r in results)}
+            "peak_mib": [round(r["peak_mib"]) for r in results],
+            "bytes_per_1000": (outbox_bytes(database) - before) / count * 1000}
+
+
+def sent_count(database: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database)
+    with engine.connect() as connection:
+        sent = connection.scalar(sa.text("SELECT count(*) FROM outbox WHERE status = 'sent'"))
+    engine.dispose()
+    return sent
 
 
 @contextmanager
@@ -167,67 +247,148 @@ def fresh_postgres(url: str):
         admin.dispose()
 
 
-def bare_smtplib(database: str, port: int) -> dict:
-    """The limit: the same message bytes, sent with nothing but smtplib."""
+def rendered(database: str, port: int, limit: int | None = None) -> list:
+    """Every outbox row's message, rendered as its sender renders it (and sends it)."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(database)
-    with engine.connect() as connection:
-        messages = connection.execute(sa.text(
-            "SELECT sender, recipient, message FROM outbox ORDER BY id")).all()
-    engine.dispose()
+    from app.delivery import recipients, sender
+    from app.delivery.models import OutboxMessage
+    from app.extensions import db
+
+    table = OutboxMessage.__table__
+    with make_app(database, port).app_context():
+        rows = db.session.execute(sa.select(table).order_by(table.c.id).limit(limit)).all()
+        people = recipients.wanted({row.subscriber_id for row in rows})
+        machine = sender.Sender("bench")
+        mails = [machine.outgoing(row, people) for row in rows]
+        return [(mail.sender, mail.recipient, mail.prepare()) for mail in mails]
+
+
+def bare_smtplib(messages: list, port: int) -> dict:
+    """The limit: the same message bytes, sent with nothing but smtplib."""
     began = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for sender, recipient, message in messages:
-            smtp.sendmail(sender, [recipient], bytes(message))
+            smtp.sendmail(sender, [recipient], message)
     return {"count": len(messages), "seconds": time.perf_counter() - began}
+
+
+def slow_sink(port: int, delay: float) -> subprocess.Popen:
+    """An aiosmtpd sink that takes ``delay`` seconds per message."""
+    code = f"""
+import asyncio, time
+from aiosmtpd.controller import Controller
+class Slow:
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep({delay})
+        return "250 OK"
+controller = Controller(Slow(), hostname="127.0.0.1", port={port}, enable_SMTPUTF8=True)
+controller.start()
+while True:
+    time.sleep(3600)
+"""
+    process = subprocess.Popen([sys.executable, "-c", code])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the slow sink did not start")
+
+
+def latency(args) -> None:
+    """Pipeline (MAIL_CONNECTIONS connections) against one-connection smtplib, with a
+    sink that takes 20 ms per message."""
+    port = free_port()
+    sink = slow_sink(port, 0.02)
+    count = args.count if args.count != 10_000 else 3_000
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            database = f"sqlite:///{Path(workdir) / 'slow'}.sqlite3"
+            if args.postgres:
+                with fresh_postgres(args.postgres) as url:
+                    run = run_pipeline(count, 1, url, port, connections=args.connections)
+                    messages = rendered(url, port, 500)
+            else:
+                run = run_pipeline(count, 1, database, port, connections=args.connections)
+                messages = rendered(database, port, 500)
+            limit = bare_smtplib(messages, port)
+    finally:
+        sink.terminate()
+        sink.wait()
+    limit_rate, rate = limit["count"] / limit["seconds"], run["sent"] / run["seconds"]
+    print(f"sink: 20 ms per message; pipeline {args.connections} connections, 1 worker, "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"bare smtplib, one connection: {limit_rate:6.1f} mails/s ({limit['count']} mails "
+          f"in {limit['seconds']:.1f} s)")
+    print(f"pipeline:                     {rate:6.1f} mails/s ({run['sent']} mails in "
+          f"{run['seconds']:.1f} s)  ratio {rate / limit_rate:.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--postgres", metavar="URL",
-                        help="also run two workers on PostgreSQL; a fresh database is created "
-                             "and dropped there (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+                        help="also run on PostgreSQL with one and two workers; a fresh database "
+                             "is created and dropped there "
+                             "(e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+    parser.add_argument("--dkim", action="store_true", help="also run every case with DKIM")
+    parser.add_argument("--latency", action="store_true",
+                        help="a sink taking 20 ms per message; many connections")
+    parser.add_argument("--connections", type=int, default=None,
+                        help="SMTP connections per worker (default 1; 32 with --latency)")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.connections is None:
+        args.connections = 32 if args.latency else 1
     if args.setup:
         setup(args.setup, args.database)
         return
     if args.work:
-        print(json.dumps(work(args.database, args.port)))
+        print(json.dumps(work(args.database, args.port, args.dkim, args.connections)))
+        return
+    if args.latency:
+        latency(args)
         return
 
     port = free_port()
     sink = start_sink(port)
+    runs = []
     try:
         with tempfile.TemporaryDirectory() as workdir:
             def database(name):
                 return f"sqlite:///{Path(workdir) / name}.sqlite3"
 
-            small = run_pipeline(max(args.count // 5, 1), 1, database("small"), port)
-            runs = [("SQLite, 1 worker", run_pipeline(args.count, 1, database("one"), port))]
-            if args.postgres:
-                for workers in (1, 2):
-                    with fresh_postgres(args.postgres) as url:
-                        runs.append((f"PostgreSQL, {workers} worker{'s' * (workers > 1)}",
-                                     run_pipeline(args.count, workers, url, port)))
-            limit = bare_smtplib(database("one"), port)
+            for dkim in (False, True) if args.dkim else (False,):
+                signed = ", DKIM" if dkim else ""
+                runs.append((f"SQLite, 1 worker{signed}", run_pipeline(
+                    args.count, 1, database(f"one{dkim}"), port, dkim=dkim,
+                    connections=args.connections)))
+                if args.postgres:
+                    for workers in (1, 2):
+                        with fresh_postgres(args.postgres) as url:
+                            runs.append((f"PostgreSQL, {workers} worker"
+                                         f"{'s' * (workers > 1)}{signed}",
+                                         run_pipeline(args.count, workers, url, port, dkim=dkim,
+                                                      connections=args.connections)))
+            limit = bare_smtplib(rendered(database("oneFalse"), port), port)
     finally:
         sink.terminate()
         sink.wait()
     limit_rate = limit["count"] / limit["seconds"]
     print(f"mails per run: {limit['count']}")
-    print(f"{'bare smtplib (the limit)':<28} {limit_rate:6.0f} mails/s  ({limit['seconds']:.1f} s)")
+    print(f"{'bare smtplib (the limit)':<34} {limit_rate:6.0f} mails/s  "
+          f"({limit['seconds']:.1f} s)")
     for name, run in runs:
         rate = run["sent"] / run["seconds"]
-        print(f"{'pipeline, ' + name:<28} {rate:6.0f} mails/s  ({run['seconds']:.1f} s, of "
-              f"which queueing {run['queue_seconds']:.1f} s)  ratio {rate / limit_rate:.2f}")
-    print(f"peak memory of a worker: {small['peak_mib']:.0f} MiB for {small['count']} "
-          f"subscribers, {runs[0][1]['peak_mib']:.0f} MiB for {args.count}")
+        print(f"{'pipeline, ' + name:<34} {rate:6.0f} mails/s  ({run['seconds']:.1f} s, of "
+              f"which queueing {run['queue_seconds']:.2f} s)  ratio {rate / limit_rate:.2f}  "
+              f"peak {run['peak_mib']} MiB  outbox {run['bytes_per_1000'] / 1024:.0f} KiB "
+              f"per 1,000 mails")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def enqueue(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None
     if db.session.scalar(
             sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return False
-    db.session.execute(sa.insert(OutboxMessage).values(
+    db.session.execute(sa.insert(OutboxMessage.__table__).values(
         key=key, kind=kind, subscriber_id=subscriber_id, list_mail=list_mail,
         meeting_id=meeting_id, sequence=sequence, recipient=mail.recipient, code=mail.code,
         message=mail.data, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(),
@@ -112,7 +112,7 @@ def queue_mailing(kind: str, members: sa.Select, *, key: str, meeting_id: int | 
         "attempts": sa.literal(0), "next_attempt_at": sa.literal(now, OutboxMessage.next_attempt_at.type),
         "created_at": sa.literal(now, OutboxMessage.created_at.type),
     }
-    count = db.session.execute(sa.insert(OutboxMessage).from_select(
+    count = db.session.execute(sa.insert(OutboxMessage.__table__).from_select(
         list(columns), sa.select(*columns.values()).select_from(chosen))).rowcount
     if count:
         wake_senders()

@@ -190,7 +190,7 @@ class Sender:
             self._renderers[mailing_id] = outbox.renderer(mailing_id)
         return self._renderers[mailing_id]
 
-    def _outgoing(self, row, people) -> Outgoing | None:
+    def outgoing(self, row, people) -> Outgoing | None:
         """The mail of ``row``, to render when it goes out; None when it is not to be
         sent any more (the member left the list, the mailing is void)."""
         if row.message is not None:
@@ -222,17 +222,23 @@ class Sender:
             else:
                 self._fail(row, f"{code} {text}", permanent=code >= 500)
 
+        # What a renderer loaded stays loaded across the commit of each result.
+        session = db.session()
+        keep, session.expire_on_commit = session.expire_on_commit, False
         try:
             wanted = recipients.wanted(
                 {row.subscriber_id for row in rows if row.list_mail}) if any(
                 row.list_mail for row in rows) else {}
             mails = []
             for row in rows:
-                mail = self._outgoing(row, wanted if row.list_mail else {})
+                mail = self.outgoing(row, wanted if row.list_mail else {})
                 if mail is None:
                     self._finish(by_id.pop(row.id).id, OutboxStatus.DROPPED)
                 else:
                     mails.append(mail)
+            # No transaction stays open while talking SMTP: on SQLite it would hold
+            # the write lock and keep the web server waiting for a slow relay.
+            db.session.commit()
             if mails:
                 if self.relay is None:
                     self.relay = Relay()
@@ -251,6 +257,8 @@ class Sender:
             except SQLAlchemyError:
                 db.session.rollback()  # the next run takes them back
             raise
+        finally:
+            session.expire_on_commit = keep
         return sent
 
     def run_once(self, limit: int, ids=None) -> tuple[int, int]:
