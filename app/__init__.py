@@ -60,6 +60,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["MAIL_CATCHER_DIR"]:
         app.config["MAIL_CATCHER_DIR"] = os.path.join(app.instance_path, "mailcatcher")
     config.check(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # How long a writer waits for SQLite's lock before its statement fails.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault(
+            "timeout", app.config["SQLITE_BUSY_TIMEOUT"])
 
     # Mail templates live at the top level (templates/email), pages inside the package.
     app.jinja_loader = ChoiceLoader([FileSystemLoader(PACKAGE / "templates"),

@@ -76,6 +76,7 @@ DEFAULTS = {
     "MAIL_CONNECTIONS": 4,  # SMTP connections (senders) of each worker, used in parallel
     "OUTBOX_BATCH": 100,  # mails a sender claims at a time
     "OUTBOX_POLL_SECONDS": 0.5,  # an idle sender looks for new mail this often
+    "SQLITE_BUSY_TIMEOUT": 30,  # seconds a writer waits for SQLite's lock
     "BOUNCE_LIMIT": 3,  # hard failures before a subscriber counts as bounced
     # DKIM: sign every mail when selector, domain and key (PEM text) are set.
     "DKIM_SELECTOR": None,
@@ -221,7 +222,7 @@ def check(config) -> None:
             ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650)):
         _whole(config, name, minimum, maximum)
     for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT",
-                 "OUTBOX_POLL_SECONDS"):
+                 "OUTBOX_POLL_SECONDS", "SQLITE_BUSY_TIMEOUT"):
         _seconds(config, name)
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS"):
         _flag(config, name)

@@ -48,7 +48,6 @@ def _sqlite_connect(dbapi_connection, connection_record):
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL loses no committed transaction on a crash of the process.
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -2,14 +2,15 @@
 many mails over it.
 
 Where the relay offers PIPELINING (RFC 2920), each mail costs one round trip: the
-end of one message's data and the next message's MAIL, RCPT and DATA go out in one
-write, and while the relay answers them, the sender records the result of the mail
-before (``record``) and renders the next one. A relay without PIPELINING gets one
-mail after the other through smtplib's ``sendmail``.
+final dot of one message and the next message's MAIL, RCPT and DATA go out in one
+write. The sender records the result of the mail before (``record``) while the
+relay takes in the next body, and renders the next mail while the relay answers.
+A relay without PIPELINING gets one mail after the other through smtplib's
+``sendmail``.
 
-Crash guarantee: a result is recorded at the latest while the following mail is on
-the wire, so a sender killed at any moment leaves at most one mail per open
-connection accepted by the relay but not recorded; that one is sent again.
+Crash guarantee: a mail's final dot is sent only once the mail before it is
+recorded, so a sender killed (or failing) at any moment leaves at most one mail per
+open connection accepted by the relay but not recorded; that one is sent again.
 """
 
 import re
@@ -46,10 +47,11 @@ class Outgoing:
 Record = Callable[[Outgoing, int, str], None]
 
 
-def _data(message: bytes) -> bytes:
-    """The message as DATA carries it: dot-stuffed, ending in CRLF "." CRLF."""
+def _body(message: bytes) -> bytes:
+    """The message as DATA carries it, without the final dot: dot-stuffed, ending
+    in CRLF."""
     message = _LEADING_DOT.sub(b"..", message)
-    return message + (b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n")
+    return message if message.endswith(b"\r\n") else message + b"\r\n"
 
 
 def _text(reply: bytes) -> str:
@@ -141,19 +143,23 @@ class Relay:
         self.smtp.send(self._envelope(mail))
         mail.prepare()
         accepted = self._envelope_replies(mail, record)
-        answered = None  # a mail whose answer is known but not yet recorded
+        answered = None  # a mail accepted by the relay but not yet recorded
         while mail is not None:
             following = next(mails, None)
-            out = _data(mail.prepare()) if accepted else b"RSET\r\n"
-            if following is not None:
-                out += self._envelope(following)
-            self.smtp.send(out)
-            # While the relay works: record the mail before, render the next.
+            if accepted:
+                self.smtp.send(_body(mail.prepare()))
+            # While the relay takes in the body (which it cannot accept before its
+            # final dot), record the mail before: so at most one accepted mail is
+            # ever unrecorded.
             if answered is not None:
                 record(*answered)
                 answered = None
+            out = b".\r\n" if accepted else b"RSET\r\n"
             if following is not None:
-                following.prepare()
+                out += self._envelope(following)
+            self.smtp.send(out)
+            if following is not None:
+                following.prepare()  # rendered while the relay answers
             code, text = self._reply()
             if accepted:
                 answered = (mail, code, text)

@@ -5,6 +5,7 @@ envelope sender tagged with the mail's own code (VERP)."""
 
 import re
 from datetime import timedelta
+from email.header import decode_header, make_header
 
 import jobs
 from app.extensions import db
@@ -58,3 +59,45 @@ def test_personal_mail_is_automatic_too(app, client, mailbox):
     assert confirmation["Auto-Submitted"] == "auto-generated"
     assert confirmation["Date"].endswith("+0000")
 
+
+
+def test_hostile_topic_and_name_stay_inside_their_headers(app, mailbox):
+    """Marker-like text, encoded words, line breaks and 1,000 emoji in an organiser's
+    topic and a member's name: every header stays one header, every line fits."""
+    hostile = "VZxTOxVZ VZxIDxVZ vzNAMEn =?utf-8?b?SGFjaw==?= \r\nBcc: evil@example.org\r\n\r\nx "
+    start = utcnow().replace(second=0) + timedelta(days=5)
+    with app.test_request_context():
+        db.session.add(Subscriber(email="feind@example.org", status=SubscriberStatus.ACTIVE,
+                                  source="import", language="de",
+                                  name=hostile + "😀" * 1000))
+        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
+                                  district="Mitte", topic="Kurz", venue_id=venue_in("Mitte"))
+        meeting.topic = hostile + "🎉" * 1000  # past the form's limits: straight in the database
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+        jobs.run_due()
+    [(_envelope_sender, recipients, message, raw)] = mailbox.messages
+    assert recipients == ["feind@example.org"]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    names = [line.split(b":", 1)[0].lower() for line in head.split(b"\r\n")
+             if line and not line.startswith((b" ", b"\t"))]
+    assert b"bcc" not in names
+    for name in (b"from", b"to", b"subject", b"date", b"message-id", b"content-type"):
+        assert names.count(name) == 1, name
+    subject_lines = re.search(rb"^Subject:.*?(?=\r\n\S)", head, re.M | re.S)[0].split(b"\r\n")
+    assert len(subject_lines) > 10  # folded
+    assert all(len(word) <= 75 for word in re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=",
+                                                       b"".join(subject_lines), re.I))
+    one_line = re.sub(r"[\r\n]+", " ", hostile).strip()
+    subject = str(message["Subject"])
+    assert "=?utf-8?b?SGFjaw==?=" in subject and "🎉" * 1000 in subject
+    assert "Bcc: evil@example.org" in subject  # as text, not as a header
+    assert message["To"].addresses[0].addr_spec == "feind@example.org"
+    # RFC 2047 decoding of the raw field (the address parser of Python's email
+    # package keeps the folding space between encoded words in a display name).
+    raw_to = re.search(rb"^To:(.*?)(?=\r\n\S)", head, re.M | re.S)[1].decode()
+    assert str(make_header(decode_header(raw_to))) == one_line + " " + "😀" * 1000 + \
+        " <feind@example.org>"
+    text = message.get_body(("plain",)).get_content()
+    assert "🎉" * 1000 in text and "/abmelden/" in text

@@ -1,0 +1,164 @@
+"""The worker's senders when the database or the relay fails under them, and pages
+that never wait for the relay. Real worker processes (``flask worker``), a real SMTP
+server that offers PIPELINING, a real database."""
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import ROOT, csrf_token, free_port, process_env
+from tests.jobs.test_workers import fill_outbox, outbox_states, received_ids
+
+
+def start_worker(env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker",
+                             "--send-only"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.05)
+
+
+def stop(worker) -> str:
+    worker.send_signal(signal.SIGTERM)
+    return worker.communicate(timeout=60)[0]
+
+
+def test_a_sender_survives_postgresql_killing_its_connections(live_database, smtp_server,
+                                                             mailbox):
+    if not live_database.startswith("postgresql"):
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    fill_outbox(live_database, 600)
+    mailbox.delay = 0.003
+    worker = start_worker(process_env(live_database, smtp_server.port, MAIL_CONNECTIONS=2))
+    engine = sa.create_engine(live_database, isolation_level="AUTOCOMMIT")
+    kills = 0
+    try:
+        for received in (60, 200, 350):
+            wait_for(lambda n=received: len(mailbox.messages) >= n, 60, f"{received} mails")
+            with engine.connect() as connection:
+                kills += connection.execute(sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        assert kills >= 3
+        wait_for(lambda: outbox_states(live_database) == Counter({"sent": 600}), 90,
+                 "every row recorded as sent")
+        assert worker.poll() is None  # the same process: no restart needed
+    finally:
+        output = stop(worker)
+        engine.dispose()
+    ids = received_ids(mailbox)
+    assert len(ids) == 600, output
+    # At most the one mail per connection whose answer was not yet recorded, per kill.
+    assert sum(count - 1 for count in ids.values()) <= 3 * 2, output
+
+
+def test_a_sender_survives_sqlite_locked_beyond_its_busy_timeout(live_database, smtp_server,
+                                                                mailbox):
+    if not live_database.startswith("sqlite"):
+        pytest.skip("SQLite's lock")
+    fill_outbox(live_database, 300)
+    mailbox.delay = 0.003
+    worker = start_worker(process_env(live_database, smtp_server.port, MAIL_CONNECTIONS=1,
+                                      SQLITE_BUSY_TIMEOUT=0.2))
+    path = sa.make_url(live_database).database
+    try:
+        for received in (50, 150):
+            wait_for(lambda n=received: len(mailbox.messages) >= n, 60, f"{received} mails")
+            lock = sqlite3.connect(path, isolation_level=None)
+            lock.execute("BEGIN EXCLUSIVE")
+            time.sleep(2)  # ten times the sender's busy timeout
+            lock.execute("ROLLBACK")
+            lock.close()
+        wait_for(lambda: outbox_states(live_database) == Counter({"sent": 300}), 90,
+                 "every row recorded as sent")
+        assert worker.poll() is None
+    finally:
+        output = stop(worker)
+    assert "database is locked" in output  # it did hit the lock, and carried on
+    ids = received_ids(mailbox)
+    assert len(ids) == 300 and sum(count - 1 for count in ids.values()) <= 2, output
+
+
+def test_killed_pipelined_senders_lose_nothing_and_repeat_at_most_one_each(
+        live_database, smtp_server, mailbox):
+    if not live_database.startswith("postgresql"):
+        pytest.skip("two senders at once need PostgreSQL")
+    fill_outbox(live_database, 2000)
+    mailbox.delay = 0.001
+    env = process_env(live_database, smtp_server.port, MAIL_CONNECTIONS=1,
+                      OUTBOX_HEARTBEAT_TIMEOUT=2, OUTBOX_HEARTBEAT_EVERY=0.5)
+    steady, victim = start_worker(env), start_worker(env)
+    kills = 0
+    try:
+        for received in (300, 800, 1300):
+            wait_for(lambda n=received: len(mailbox.messages) >= n, 120, f"{received} mails")
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            kills += 1
+            victim = start_worker(env)
+        wait_for(lambda: outbox_states(live_database) == Counter({"sent": 2000}), 120,
+                 "every row recorded as sent")
+    finally:
+        outputs = [stop(steady), stop(victim)]
+    ids = received_ids(mailbox)
+    assert len(ids) == 2000, outputs
+    assert sum(count - 1 for count in ids.values()) <= kills, outputs
+
+
+def sign_up(client, email: str):
+    token = csrf_token(client.get("/").text)
+    return client.post("/", data={"csrf_token": token, "email": email, "name": ""})
+
+
+@pytest.mark.parametrize("relay", ["down", "hanging"])
+def test_sign_up_answers_at_once_while_the_relay_is_down_or_hangs(live_database, smtp_server,
+                                                                  mailbox, relay):
+    """The page only queues; the worker sends once the relay is back."""
+    import socket
+
+    from app import create_app
+    from tests.conftest import base_config
+
+    if relay == "down":
+        port = free_port()  # nobody listens
+        hang = None
+    else:
+        hang = socket.socket()
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(16)  # accepts connections, never says a word
+        port = hang.getsockname()[1]
+    app = create_app({**base_config(live_database, port, ROOT / "build"),
+                      "MAIL_TIMEOUT": 30, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()  # a plain browser: no worker behind it
+    response = sign_up(client, f"eilig-{relay}@example.org")
+    assert response.status_code == 200
+    # The request did not try the relay: nobody knocked at the hanging one, and the
+    # mail waits untried for the worker.
+    if hang is not None:
+        hang.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            hang.accept()
+        hang.close()
+    engine = sa.create_engine(live_database)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text(
+            "SELECT status, attempts, last_error FROM outbox")).all() == [("queued", 0, None)]
+    engine.dispose()
+    # The relay is back: the worker sends it within about a second.
+    worker = start_worker(process_env(live_database, smtp_server.port))
+    try:
+        wait_for(lambda: mailbox.to(f"eilig-{relay}@example.org"), 30, "the confirmation")
+    finally:
+        stop(worker)
