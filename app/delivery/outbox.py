@@ -112,8 +112,11 @@ def queue_mailing(kind: str, members: sa.Select, *, key: str, meeting_id: int | 
         "attempts": sa.literal(0), "next_attempt_at": sa.literal(now, OutboxMessage.next_attempt_at.type),
         "created_at": sa.literal(now, OutboxMessage.created_at.type),
     }
-    count = db.session.execute(sa.insert(OutboxMessage.__table__).from_select(
-        list(columns), sa.select(*columns.values()).select_from(chosen))).rowcount
+    db.session.execute(sa.insert(OutboxMessage.__table__).from_select(
+        list(columns), sa.select(*columns.values()).select_from(chosen)))
+    # Counted afterwards: not every driver reports the rows of an INSERT … SELECT.
+    count = db.session.scalar(sa.select(sa.func.count()).where(
+        OutboxMessage.mailing_id == mailing.id))
     if count:
         wake_senders()
     return count

@@ -19,6 +19,10 @@ def kind_label(kind: str) -> str:
         "update": _("Updates"), "reminder": _("Reminders"),
         "cancellation": _("Cancellations"), "announcement": _("Topic announcements"),
         "test": _("Test mails"), "again": _("Settings links after a second sign-up"),
+        "rsvp-link": _("Answer links"), "headcount": _("Headcounts for the host"),
+        "forward": _("Forwarded replies"), "registration": _("NetzWerkStatt registrations"),
+        "registration-offer": _("Offered places"),
+        "registration-reminder": _("NetzWerkStatt reminders"),
     }
     return labels.get(kind, kind)
 
