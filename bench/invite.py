@@ -58,19 +58,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(process: subprocess.Popen, port: int, name: str) -> subprocess.Popen:
+    """``process`` once it accepts connections on ``port``."""
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{name} did not start")
+
+
 def start_sink(port: int) -> subprocess.Popen:
     binary, env = smtp_sink()
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
     sink = subprocess.Popen([binary, *user, "-c", f"127.0.0.1:{port}", "1024"],
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return sink
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("smtp-sink did not start")
+    return listening(sink, port, "smtp-sink")
 
 
 def setup(count: int, database: str) -> None:
@@ -288,13 +293,7 @@ while True:
     time.sleep(3600)
 """
     process = subprocess.Popen([sys.executable, "-c", code])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the slow sink did not start")
+    return listening(process, port, "the slow sink")
 
 
 def latency(args) -> None:

@@ -15,6 +15,7 @@ open connection accepted by the relay but not recorded; that one is sent again.
 
 import re
 import smtplib
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -76,6 +77,9 @@ class Relay:
                 self.smtp.login(settings.username, settings.password)
         except (smtplib.SMTPException, OSError) as error:
             raise RelayError(f"{type(error).__name__}: {error}") from error
+        # Small writes (a final dot and the next envelope) go out at once, not after
+        # the relay's delayed acknowledgement of the body before (Nagle).
+        self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pipelining = self.smtp.has_extn("pipelining")
         self.utf8 = self.smtp.has_extn("smtputf8")
 

@@ -423,15 +423,3 @@ def active_ids(*, among=None, excluding=None, with_address: bool = False) -> sa.
     if excluding is not None:
         query = query.where(Subscriber.id.not_in(excluding))
     return query
-
-
-def in_batches(subscriber_ids, size: int):
-    """The subscribers with these IDs, ``size`` at a time; each batch leaves the
-    session once the caller is done with it, so memory stays flat."""
-    ids = list(subscriber_ids)
-    for start in range(0, len(ids), size):
-        batch = db.session.scalars(sa.select(Subscriber).where(
-            Subscriber.id.in_(ids[start:start + size])).order_by(Subscriber.id)).all()
-        yield batch
-        for subscriber in batch:
-            db.session.expunge(subscriber)
