@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from tests.conftest import ROOT, csrf_token, free_port, process_env
 from tests.jobs.test_workers import fill_outbox, outbox_states, received_ids
 
+pytestmark = pytest.mark.slow
+
 
 def start_worker(env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker",
