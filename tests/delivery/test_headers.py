@@ -65,14 +65,19 @@ def test_hostile_topic_and_name_stay_inside_their_headers(app, mailbox):
     """Marker-like text, encoded words, line breaks and 1,000 emoji in an organiser's
     topic and a member's name: every header stays one header, every line fits."""
     hostile = "VZxTOxVZ VZxIDxVZ vzNAMEn =?utf-8?b?SGFjaw==?= \r\nBcc: evil@example.org\r\n\r\nx "
+    # 1,000 emoji where the database keeps them (SQLite); as many as the column holds
+    # elsewhere (PostgreSQL enforces the lengths).
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    smileys = 100 - len(hostile) if postgresql else 1000
+    parties = 200 - len(hostile) if postgresql else 1000
     start = utcnow().replace(second=0) + timedelta(days=5)
     with app.test_request_context():
         db.session.add(Subscriber(email="feind@example.org", status=SubscriberStatus.ACTIVE,
                                   source="import", language="de",
-                                  name=hostile + "😀" * 1000))
+                                  name=hostile + "😀" * smileys))
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
                                   district="Mitte", topic="Kurz", venue_id=venue_in("Mitte"))
-        meeting.topic = hostile + "🎉" * 1000  # past the form's limits: straight in the database
+        meeting.topic = hostile + "🎉" * parties  # past the form's limits: straight in the database
         meetings.announce(meeting, actor="test")
         db.session.commit()
         jobs.run_due()
@@ -91,13 +96,13 @@ def test_hostile_topic_and_name_stay_inside_their_headers(app, mailbox):
                                                        b"".join(subject_lines), re.I))
     one_line = re.sub(r"[\r\n]+", " ", hostile).strip()
     subject = str(message["Subject"])
-    assert "=?utf-8?b?SGFjaw==?=" in subject and "🎉" * 1000 in subject
+    assert "=?utf-8?b?SGFjaw==?=" in subject and "🎉" * parties in subject
     assert "Bcc: evil@example.org" in subject  # as text, not as a header
     assert message["To"].addresses[0].addr_spec == "feind@example.org"
     # RFC 2047 decoding of the raw field (the address parser of Python's email
     # package keeps the folding space between encoded words in a display name).
     raw_to = re.search(rb"^To:(.*?)(?=\r\n\S)", head, re.M | re.S)[1].decode()
-    assert str(make_header(decode_header(raw_to))) == one_line + " " + "😀" * 1000 + \
+    assert str(make_header(decode_header(raw_to))) == one_line + " " + "😀" * smileys + \
         " <feind@example.org>"
     text = message.get_body(("plain",)).get_content()
-    assert "🎉" * 1000 in text and "/abmelden/" in text
+    assert "🎉" * parties in text and "/abmelden/" in text
