@@ -122,11 +122,11 @@ class Sender:
 
     # -- bookkeeping -------------------------------------------------------------
 
-    def beat(self, *, force: bool = False) -> None:
-        """Tell the others this sender is making progress (commits)."""
+    def beat(self) -> None:
+        """Tell the others this sender is making progress (commits; at most every
+        ``OUTBOX_HEARTBEAT_EVERY`` seconds)."""
         now = utcnow()
-        if not force and now.timestamp() - self._beaten < current_app.config[
-                "OUTBOX_HEARTBEAT_EVERY"]:
+        if now.timestamp() - self._beaten < current_app.config["OUTBOX_HEARTBEAT_EVERY"]:
             return
         row = db.session.get(WorkerHeartbeat, self.name)
         if row is None:
@@ -193,11 +193,14 @@ class Sender:
     def outgoing(self, row, people) -> Outgoing | None:
         """The mail of ``row``, to render when it goes out; None when it is not to be
         sent any more (the member left the list, the mailing is void)."""
+        person = people.get(row.subscriber_id)
+        if row.list_mail and person is None:
+            return None
         if row.message is not None:
             render = lambda: signing.sign(row.message)  # noqa: E731
         else:
-            person, mail = people.get(row.subscriber_id), self._renderer(row.mailing_id)
-            if person is None or mail is None:
+            mail = self._renderer(row.mailing_id)
+            if mail is None:
                 return None
             render = lambda: signing.sign(mail.render(  # noqa: E731
                 code=row.code, subscriber_id=row.subscriber_id, address=row.recipient,
@@ -226,12 +229,11 @@ class Sender:
         session = db.session()
         keep, session.expire_on_commit = session.expire_on_commit, False
         try:
-            wanted = recipients.wanted(
-                {row.subscriber_id for row in rows if row.list_mail}) if any(
-                row.list_mail for row in rows) else {}
+            members = {row.subscriber_id for row in rows if row.list_mail}
+            wanted = recipients.wanted(members) if members else {}
             mails = []
             for row in rows:
-                mail = self.outgoing(row, wanted if row.list_mail else {})
+                mail = self.outgoing(row, wanted)
                 if mail is None:
                     self._finish(by_id.pop(row.id).id, OutboxStatus.DROPPED)
                 else:

@@ -279,3 +279,26 @@ def test_security_headers_and_error_pages(app, client):
     assert response.headers["Referrer-Policy"] == "no-referrer"
     missing = client.get("/gibt-es-nicht")
     assert missing.status_code == 404 and "Diese Seite gibt es nicht." in missing.text
+
+
+def test_list_mail_claimed_before_unsubscribing_is_not_sent(client, mailbox, app):
+    """The member leaves between the queueing and the send of a stored list mail:
+    the sender checks again right before sending."""
+    subscribe(client, "spaet@example.org")
+    link = link_in(mailbox.to("spaet@example.org")[0], "/abmelden/")
+    with app.test_request_context():
+        person = subscriber("spaet@example.org")
+        message = list_member_mail(person, "List mail", sender="list@example.org")
+        assert outbox.enqueue(message, key="test:late", kind="announcement",
+                              subscriber_id=person.id, list_mail=True)
+        db.session.commit()
+    client.post(link, data={"List-Unsubscribe": "One-Click"})
+    with app.app_context():  # as if claimed before the unsubscribing dropped it
+        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.key == "test:late")
+                           .values(status="queued"))
+        db.session.commit()
+        sender.drain()
+        assert db.session.scalar(sa.select(OutboxMessage.status).where(
+            OutboxMessage.key == "test:late")) == "dropped"
+    assert [m["Subject"] for m in mailbox.to("spaet@example.org")] == [
+        "Bitte bestätigen Sie Ihre Anmeldung"]
