@@ -264,12 +264,14 @@ class Sender:
         return sent
 
     def run_once(self, limit: int, ids=None) -> tuple[int, int]:
-        """Claim up to ``limit`` due rows and send them: (claimed, sent)."""
+        """Claim up to ``limit`` due rows and send them: (claimed, sent). The heartbeat
+        comes first: rows claimed under a name without one would be taken over by
+        the other senders at once."""
+        self.beat()
         allowed = _take_budget(limit)
         rows = self._claim(allowed, ids) if allowed else []
         _return_budget(allowed - len(rows))
         if not rows:
-            self.beat()
             return 0, 0
         return len(rows), self.send(rows)
 
