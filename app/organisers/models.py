@@ -24,6 +24,9 @@ class Organiser(db.Model):
     # Random value inside the current sign-in link; replaced on use (single use).
     signin_nonce: Mapped[str | None] = mapped_column(sa.String(32))
     last_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session of this organiser: raised on sign-out, deactivation and a
+    # change of role, which ends all their sessions at once.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

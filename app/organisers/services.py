@@ -37,17 +37,23 @@ def add(email: str, *, role: str, name: str | None = None, actor: str) -> Organi
 
 def request_signin(email: str, *, ip: str | None) -> None:
     """Mail a sign-in link if ``email`` belongs to an active organiser. The caller
-    answers the same either way; invalid addresses raise ``UserError``."""
+    answers the same either way; invalid addresses and a reached limit raise
+    ``UserError`` (for every address alike, counted before the lookup).
+
+    Nobody can lock an organiser out: the per-address limit counts requests per
+    address *and* client address, so a stranger's requests use up only the
+    stranger's own; and a new request keeps the earlier links working (they share
+    the nonce until one is used or they expire)."""
     email = normalise_email(email)
-    if not ratelimit.allow("SIGNIN_MAILS_PER_ADDRESS", email):
-        return
-    if ip is not None and not ratelimit.allow("SIGNIN_MAILS_PER_IP", ip):
-        return
+    if not (ratelimit.allow("SIGNIN_MAILS_PER_ADDRESS", email, ip or "-")
+            and (ip is None or ratelimit.allow("SIGNIN_MAILS_PER_IP", ip))):
+        raise UserError(_("Too many sign-in links were asked for from here. Please use the "
+                          "newest link in your mail, or try again in an hour."))
     organiser = db.session.scalar(
         sa.select(Organiser).where(Organiser.email == email, Organiser.active.is_(True)))
     if organiser is None:
         return
-    organiser.signin_nonce = secrets.token_hex(16)
+    organiser.signin_nonce = organiser.signin_nonce or secrets.token_hex(16)
     db.session.flush()
     _send_signin_link(organiser, make_token("signin", {"o": organiser.id,
                                                        "n": organiser.signin_nonce}))
@@ -87,7 +93,8 @@ def check_signin(token: str) -> None:
 
 
 def sign_in(token: str) -> Organiser:
-    """Use the link (once): the organiser it was made for."""
+    """Use the link (once; every other link sent so far ends with it): the organiser
+    it was made for. Their session carries ``session_version``."""
     organiser = _from_token(token)
     organiser.signin_nonce = None
     organiser.last_signin_at = utcnow()
@@ -95,6 +102,62 @@ def sign_in(token: str) -> Organiser:
     return organiser
 
 
-def active(organiser_id) -> Organiser | None:
+def active(organiser_id, session_version) -> Organiser | None:
+    """The organiser of a session: active, and the session not ended since."""
     organiser = db.session.get(Organiser, organiser_id) if organiser_id else None
-    return organiser if organiser is not None and organiser.active else None
+    if organiser is None or not organiser.active \
+            or organiser.session_version != session_version:
+        return None
+    return organiser
+
+
+def _end_sessions(organiser: Organiser) -> None:
+    organiser.session_version += 1
+    organiser.signin_nonce = None
+
+
+def sign_out(organiser: Organiser) -> None:
+    """End every session of ``organiser`` (a copied cookie stops working too)."""
+    _end_sessions(organiser)
+    audit.record(organiser.email, "organiser.sign_out", f"organiser {organiser.id}")
+
+
+def _by_email(email: str) -> Organiser:
+    organiser = db.session.scalar(
+        sa.select(Organiser).where(Organiser.email == normalise_email(email)))
+    if organiser is None:
+        raise UserError(_("%(email)s is not an organiser.", email=email.strip()))
+    return organiser
+
+
+def set_active(email: str, active_: bool, *, actor: str) -> Organiser:
+    """Deactivate an organiser (their sessions and sign-in links end at once) or
+    activate them again."""
+    organiser = _by_email(email)
+    if organiser.active == active_:
+        raise UserError(_("%(email)s is active already.", email=organiser.email) if active_
+                        else _("%(email)s is deactivated already.", email=organiser.email))
+    organiser.active = active_
+    _end_sessions(organiser)
+    audit.record(actor, "organiser.activate" if active_ else "organiser.deactivate",
+                 f"organiser {organiser.id}")
+    return organiser
+
+
+def set_role(email: str, role: str, *, actor: str) -> Organiser:
+    """Give an organiser another role; their sessions end (they sign in again)."""
+    organiser = _by_email(email)
+    try:
+        role = OrganiserRole(role)
+    except ValueError:
+        raise UserError(_("The role must be organiser or admin.")) from None
+    if organiser.role == role:
+        raise UserError(_("%(email)s has this role already.", email=organiser.email))
+    organiser.role = role
+    _end_sessions(organiser)
+    audit.record(actor, "organiser.role", f"organiser {organiser.id}", role=role)
+    return organiser
+
+
+def listing() -> list[Organiser]:
+    return list(db.session.scalars(sa.select(Organiser).order_by(Organiser.email)))

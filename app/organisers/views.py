@@ -17,7 +17,8 @@ bp = Blueprint("organisers", __name__, url_prefix="/organisation")
 
 @bp.before_app_request
 def load_organiser():
-    g.organiser = organisers.active(session.get("organiser_id"))
+    g.organiser = organisers.active(session.get("organiser_id"),
+                                    session.get("organiser_session"))
 
 
 @bp.app_context_processor
@@ -47,6 +48,7 @@ def signin_link(token):
             db.session.commit()
             session.clear()  # a fresh session: no fixation
             session["organiser_id"] = organiser.id
+            session["organiser_session"] = organiser.session_version
             session.permanent = True
             return redirect(url_for("meetings.meeting_list"))
         organisers.check_signin(token)
@@ -58,6 +60,9 @@ def signin_link(token):
 @bp.post("/abmelden")
 def signout():
     if ButtonForm().validate_on_submit():
+        if g.organiser is not None:
+            organisers.sign_out(g.organiser)
+            db.session.commit()
         session.clear()
     return redirect(url_for("subscriptions.index"))
 

@@ -58,6 +58,9 @@ ACTIONS = {
     "subscriber.resend_confirmation": _l("Confirmation link sent again"),
     "subscribers.import": _l("List imported"), "subscribers.export": _l("List exported"),
     "organiser.add": _l("Organiser added"), "organiser.sign_in": _l("Signed in"),
+    "organiser.sign_out": _l("Signed out"), "organiser.deactivate": _l("Organiser deactivated"),
+    "organiser.activate": _l("Organiser activated again"),
+    "organiser.role": _l("Organiser's role changed"),
     "rsvp.assign": _l("Answer assigned to a member"), "inbound.done": _l("Kept mail settled"),
 }
 # The areas to filter by: the first part of an action.
