@@ -86,7 +86,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         force_https=https,
         strict_transport_security=https,
         session_cookie_secure=https,
-        content_security_policy={"default-src": "'self'", "img-src": "'self' data:"},
+        content_security_policy={"default-src": "'self'", "img-src": "'self' data:",
+                                 "form-action": "'self'", "base-uri": "'none'",
+                                 "frame-ancestors": "'none'", "object-src": "'none'"},
         # Links in mails carry tokens: never leak them to other sites.
         referrer_policy="no-referrer",
         frame_options="DENY",
@@ -108,7 +110,12 @@ def _register_domains(app: Flask) -> None:
     from .organisers import cli as organisers_cli
     from .organisers import views as organisers_views
     from .registrations import views as registrations_views
-    from .shared.web import register_error_pages, status_label
+    from .shared.web import (
+        register_cache_rules,
+        register_error_pages,
+        register_input_rules,
+        status_label,
+    )
     from .subscriptions import cli as subscriptions_cli
     from .subscriptions import services as subscriptions
     from .subscriptions import views as subscriptions_views
@@ -123,6 +130,8 @@ def _register_domains(app: Flask) -> None:
     if app.config["MAIL_CATCHER"]:
         app.register_blueprint(delivery_views.catcher_bp)
     register_error_pages(app)
+    register_cache_rules(app)
+    register_input_rules(app)
     for group in (subscriptions_cli.group, meetings_cli.meetings, meetings_cli.venues,
                   organisers_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve):
         app.cli.add_command(group)

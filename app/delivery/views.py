@@ -30,7 +30,8 @@ def kind_label(kind: str) -> str:
 @bp.get("/organisation/versand")
 @organiser_required
 def sends():
-    """Per send: how far it is, and what failed (with the SMTP answer)."""
+    """Per send: how far it is, and what failed (with the SMTP answer; the
+    addresses only for admins, who alone see the list)."""
     return render_template("delivery/sends.html", sends=outbox.status(),
                            pending=outbox.pending())
 

@@ -27,13 +27,14 @@ def status_url(registration) -> str:
 
 
 def _send(template: str, subject, registration, meeting, *, kind: str,
-          calendar_method: str | None = None, **context) -> None:
+          calendar_method: str | None = None, named: bool = True, **context) -> None:
     ics = None
     if calendar_method:
         request = calendar.Request(meeting, calendar_method)
         ics = (request.for_attendee(registration.email, registration.name), request.method)
     message = compose(
-        template, subject, address=registration.email, name=registration.name,
+        template, subject, address=registration.email,
+        name=registration.name if named else None,
         language=registration.language, sender=current_app.config["MAIL_DEFAULT_SENDER"],
         calendar=ics, meeting=meeting, registration=registration,
         meeting_url=calendar.meeting_url(meeting), status_url=status_url(registration),
@@ -43,9 +44,11 @@ def _send(template: str, subject, registration, meeting, *, kind: str,
 
 
 def confirm(registration, meeting) -> None:
+    """The double opt-in link, without anything typed into the form (``named=False``):
+    whoever registers can give any address."""
     token = make_token("registration-confirm", {"r": registration.id, "n": registration.nonce})
     _send("registration_confirm", _l("Please confirm your registration for the NetzWerkStatt"),
-          registration, meeting, kind="registration",
+          registration, meeting, kind="registration", named=False,
           confirm_url=external_url("registrations.confirm", token=token),
           valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400)
 

@@ -25,7 +25,7 @@ from ..shared import audit, ratelimit
 from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, read_token
-from ..shared.validation import clean_text, normalise_email, required
+from ..shared.validation import clean_text, normalise_email, person_name, required
 from ..subscriptions import services as subscriptions
 from . import mails
 from .mails import status_token  # noqa: F401 -- the pages' links
@@ -85,7 +85,7 @@ def _details(name, organisation, children, children_ages, access_needs) -> dict:
     if children and not ages:
         raise UserError(_("Please give the children's ages, so that the child care can "
                           "prepare."))
-    return {"name": required(clean_text(name, 150, _("Name")), _("Name")),
+    return {"name": required(person_name(name, 150), _("Name")),
             "organisation": clean_text(organisation, 150, _("Organisation")),
             "children": children, "children_ages": ages if children else None,
             "access_needs": clean_text(access_needs, 1000, _("Accessibility needs"))}
@@ -122,9 +122,9 @@ def register(meeting, *, email, name, organisation=None, children=0,
         raise UserError(_("This NetzWerkStatt offers no child care, sorry."))
     meeting = meetings.lock(meeting)
     registration = _by_address(meeting, email)
+    if not _mail_allowed(email, ip):
+        return False  # counted before anything is written: a flood makes no rows
     if registration is not None and registration.status in ACTIVE:
-        if not _mail_allowed(email, ip):
-            return False
         _tell(registration, meeting, again=True)
         return True
     if registration is None:
@@ -137,8 +137,6 @@ def register(meeting, *, email, name, organisation=None, children=0,
     registration.queued_at = registration.offer_expires_at = None
     registration.confirmed_at = registration.reminded_at = None
     db.session.flush()
-    if not _mail_allowed(email, ip):
-        return False
     if subscriptions.is_active_address(email):
         _take_place_or_wait(registration, meeting, now)  # the list's consent stands
     else:

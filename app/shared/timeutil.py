@@ -13,7 +13,9 @@ LOCAL = ZoneInfo("Europe/Berlin")
 def parse_local(text: str | None, label: str) -> datetime:
     """``"2027-03-09 18:00"`` (Berlin wall-clock time) as an aware UTC datetime.
 
-    A time that does not exist on the day clocks go forward is refused.
+    A time that does not exist on the day clocks go forward is refused, and so is a
+    year before 2000 or after 2100 (no meeting is planned there, and year 1 does not
+    even fit into UTC).
     """
     try:
         naive = datetime.strptime((text or "").strip().replace("T", " "), "%Y-%m-%d %H:%M")
@@ -21,6 +23,9 @@ def parse_local(text: str | None, label: str) -> datetime:
         raise UserError(
             _("%(field)s: please give date and time as YYYY-MM-DD HH:MM.", field=label)
         ) from None
+    if not 2000 <= naive.year <= 2100:
+        raise UserError(_("%(field)s: please give a date between the years 2000 and 2100.",
+                          field=label))
     aware = naive.replace(tzinfo=LOCAL)
     if aware.astimezone(UTC).astimezone(LOCAL).replace(tzinfo=None) != naive:
         raise UserError(

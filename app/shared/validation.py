@@ -1,6 +1,7 @@
 """Checks for what people type, shared by every form and command. Each returns the
 value as it is stored or raises ``UserError`` with a message naming the field."""
 
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -35,6 +36,22 @@ def clean_text(value: str | None, max_length: int, label: str) -> str | None:
             _("%(field)s is too long (at most %(max)d characters).", field=label, max=max_length)
         )
     return value or None
+
+
+# A web address in a name field: a scheme, "www." or a word ending in a common
+# top-level domain ("example.com"). "St.Anna" or "e.V." stay names.
+_WEB_ADDRESS = re.compile(r"://|\bwww\.|\w\.(?:com|net|org|info|biz|de|eu|io|ru|cn|xyz|top|"
+                          r"online|site|link|click|app|me|co)\b", re.IGNORECASE)
+
+
+def person_name(value: str | None, max_length: int = 100) -> str | None:
+    """A person's name (optional): one line of text and no web address, so that a
+    name field cannot carry a link into mail."""
+    label = _("Name")
+    value = clean_text(value, max_length, label)
+    if value and _WEB_ADDRESS.search(value):
+        raise UserError(_("Please enter a name, not a web address."))
+    return value
 
 
 def required(value, label: str):

@@ -78,6 +78,37 @@ def status_label(value) -> str:
     return labels.get(str(value), str(value))
 
 
+def personal(view_args: dict | None) -> bool:
+    """Whether a page is someone's own: the organiser area while signed in, or any
+    page reached by a personal link (a token in its URL)."""
+    return g.get("organiser") is not None or "token" in (view_args or {})
+
+
+def register_input_rules(app) -> None:
+    """A NUL character is no text anywhere (PostgreSQL cannot even store it): a
+    request carrying one in its query or form is refused before any view runs."""
+
+    @app.before_request
+    def refuse_nul_characters():
+        values = [*request.args.items(multi=True)]
+        if request.method in ("POST", "PUT", "PATCH"):
+            values += request.form.items(multi=True)
+        if any("\x00" in key or "\x00" in value for key, value in values):
+            raise UserError(_("The input contains a character that is not allowed."))
+
+
+def register_cache_rules(app) -> None:
+    """Personal pages are never stored by a browser or proxy (``no-store``); pages
+    that set their own ``Cache-Control`` (the feed, the widget) keep it."""
+
+    @app.after_request
+    def no_store_for_personal_pages(response):
+        if "Cache-Control" not in response.headers and (
+                personal(request.view_args) or request.path.startswith("/organisation")):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 def register_error_pages(app) -> None:
     """A clear German page for every error, never a bare one."""
 

@@ -41,21 +41,26 @@ def calendar_links() -> dict[str, str]:
     return {"calendar_url": feed, "webcal_url": webcal(feed)}
 
 
-def _personal_mail(template: str, subject, subscriber: Subscriber, **context):
-    """A mail to one subscriber, in their language, with their personal links."""
-    return compose(template, subject, address=subscriber.email, name=subscriber.name,
+def _personal_mail(template: str, subject, subscriber: Subscriber, *, named: bool = True,
+                   **context):
+    """A mail to one subscriber, in their language, with their personal links;
+    ``named=False``: without their name (it may be a stranger's text)."""
+    return compose(template, subject, address=subscriber.email,
+                   name=subscriber.name if named else None,
                    language=subscriber.language,
                    sender=current_app.config["MAIL_DEFAULT_SENDER"],
                    links=subscriber_links(subscriber), **context)
 
 
 def send_confirmation(subscriber: Subscriber, consent_version: str) -> None:
-    """The double opt-in mail: strictly neutral, only the confirmation link."""
+    """The double opt-in mail: strictly neutral, only the confirmation link. It
+    carries nothing anyone typed (not even the name): whoever signs up can give
+    any address."""
     token = make_token(
         "confirm", {"s": subscriber.id, "n": subscriber.confirm_nonce, "v": consent_version}
     )
     message = _personal_mail(
-        "confirm", _l("Please confirm your subscription"), subscriber,
+        "confirm", _l("Please confirm your subscription"), subscriber, named=False,
         confirm_url=external_url("subscriptions.confirm", token=token),
         valid_days=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
     )

@@ -16,20 +16,22 @@ from ..shared import audit, database, ratelimit
 from ..shared.database import utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, read_token
-from ..shared.validation import clean_district, clean_text, normalise_email
+from ..shared.validation import clean_district, clean_text, normalise_email, person_name
 from . import consent, mails
 from .models import ConsentEvent, ConsentSource, Sector, SignupPurge, Subscriber, SubscriberStatus
 
 
 def search(text: str, status: str, district: str, limit: int = 500) -> list[Subscriber]:
     """Subscribers whose address, name or organisation contains ``text``, optionally
-    of one status and district, by address."""
+    of one status and district, by address. ``%`` and ``_`` are searched as
+    themselves; the text is cut to an address's length (254)."""
     query = sa.select(Subscriber).order_by(Subscriber.email)
+    text = text.lower()[:254]
     if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(sa.or_(Subscriber.email.like(pattern),
-                                   sa.func.lower(Subscriber.name).like(pattern),
-                                   sa.func.lower(Subscriber.organisation).like(pattern)))
+        query = query.where(sa.or_(*(
+            column.contains(text, autoescape=True)
+            for column in (Subscriber.email, sa.func.lower(Subscriber.name),
+                           sa.func.lower(Subscriber.organisation)))))
     if status in {s.value for s in SubscriberStatus}:
         query = query.where(Subscriber.status == status)
     if district:
@@ -86,11 +88,15 @@ def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent
 
     The caller answers the same way whatever the address: whether it is new,
     pending, active or unsubscribed must not show. An active member stays as they
-    are and gets a mail with their settings link instead. Beyond the per-address and
-    per-IP limits (counted for every address alike) no mail is queued.
+    are and gets a mail with their settings link instead. The per-address and
+    per-IP limits are counted first, for every address alike; beyond them nothing
+    is written and nothing queued (a flood of sign-ups makes no rows). A sign-up
+    never changes an existing person's name: only a new pending row takes it.
     """
     email = normalise_email(email)
-    name = clean_text(name, 100, _("Name"))
+    name = person_name(name)
+    if not _mail_allowed(email, ip):
+        return False
     version = consent.version_label(language)
     subscriber = find_by_email(email)
     if subscriber is None:
@@ -98,15 +104,12 @@ def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent
                                 status=SubscriberStatus.PENDING, source=ConsentSource.FORM)
         db.session.add(subscriber)
     elif subscriber.status == SubscriberStatus.ACTIVE:
-        if not _mail_allowed(email, ip):
-            return False
         mails.send_already_subscribed(subscriber)
         return True
-    elif name and not subscriber.name:
-        subscriber.name = name
     _record(subscriber, "signup", ConsentSource.FORM, ip=ip, user_agent=user_agent,
             version=version)
-    return _send_confirmation(subscriber, version, ip)
+    _queue_confirmation(subscriber, version)
+    return True
 
 
 def _mail_allowed(email: str, ip: str | None) -> bool:
@@ -115,14 +118,10 @@ def _mail_allowed(email: str, ip: str | None) -> bool:
         ip is None or ratelimit.allow("CONFIRM_MAILS_PER_IP", ip))
 
 
-def _send_confirmation(subscriber: Subscriber, version: str, ip: str | None) -> bool:
-    """Queue a confirmation link, unless a limit is reached (then False)."""
+def _queue_confirmation(subscriber: Subscriber, version: str) -> None:
     subscriber.confirm_nonce = subscriber.confirm_nonce or secrets.token_hex(16)
     db.session.flush()
-    if not _mail_allowed(subscriber.email, ip):
-        return False
     mails.send_confirmation(subscriber, version)
-    return True
 
 
 def _subscriber_from_confirm_token(token: str) -> tuple[Subscriber, dict]:
@@ -165,7 +164,8 @@ def resend_confirmation(token: str, *, ip: str | None) -> None:
     subscriber = db.session.get(Subscriber, payload.get("s"))
     if subscriber is None or subscriber.status == SubscriberStatus.ACTIVE:
         return
-    _send_confirmation(subscriber, payload.get("v") or consent.version_label("de"), ip)
+    if _mail_allowed(subscriber.email, ip):
+        _queue_confirmation(subscriber, payload.get("v") or consent.version_label("de"))
 
 
 def from_link(purpose: str, token: str, *, allow_expired: bool = False) -> Subscriber:
@@ -309,7 +309,7 @@ def unsubscribe_by_mail(raw: bytes) -> Subscriber:
 def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, district=None,
                        sector=None, language=None) -> None:
     """Validate everything first, then change: bad input changes nothing."""
-    name = clean_text(name, 100, _("Name"))
+    name = person_name(name)
     organisation = clean_text(organisation, 150, _("Organisation"))
     district = clean_district(district)
     if sector:

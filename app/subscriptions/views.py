@@ -161,8 +161,9 @@ def language(code):
         abort(404)
     target = request.args.get("next", "/")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        target = "/"  # never redirect to another site
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or not target.isprintable()):
+        target = "/"  # never to another site (also not "/\\host"), never a broken header
     response = redirect(target)
     response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
