@@ -2,7 +2,8 @@
 neighbourhood organisers. ``create_app`` is the application factory.
 
 One package per domain, stacked without cycles (import-linter checks it):
-``organisers`` (sign-in, the organiser area's audit log) on top, then ``inbound``
+``operations`` (health, doctor, backups) on top, then ``organisers`` (sign-in, the
+organiser area's audit log), then ``inbound``
 (mail to the service), ``registrations`` (the NetzWerkStatt), ``meetings`` (venues,
 planner, announcements, calendar, invitations, the public pages and the blog widget),
 ``subscriptions`` (the list), ``delivery`` (outbox, MIME, sending), ``legal``
@@ -20,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import babel, csrf, db, mail, migrate, talisman
+from .shared import logs
 from .shared.database import render_migration_item
 
 PACKAGE = Path(__file__).resolve().parent
@@ -93,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         referrer_policy="no-referrer",
         frame_options="DENY",
     )
+    logs.configure(app)
     _register_domains(app)
     return app
 
@@ -107,6 +110,8 @@ def _register_domains(app: Flask) -> None:
     from .meetings import cli as meetings_cli
     from .meetings import invitations
     from .meetings import views as meetings_views
+    from .operations import cli as operations_cli
+    from .operations import views as operations_views
     from .organisers import cli as organisers_cli
     from .organisers import views as organisers_views
     from .registrations import views as registrations_views
@@ -125,7 +130,7 @@ def _register_domains(app: Flask) -> None:
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
                       delivery_views.bp, inbound_views.bp, registrations_views.bp,
-                      legal_views.bp):
+                      legal_views.bp, operations_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:
         app.register_blueprint(delivery_views.catcher_bp)
@@ -133,5 +138,7 @@ def _register_domains(app: Flask) -> None:
     register_cache_rules(app)
     register_input_rules(app)
     for group in (subscriptions_cli.group, meetings_cli.meetings, meetings_cli.venues,
-                  organisers_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve):
+                  organisers_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve,
+                  operations_cli.doctor, operations_cli.backup_command,
+                  operations_cli.restore_command):
         app.cli.add_command(group)

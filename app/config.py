@@ -89,6 +89,7 @@ DEFAULTS = {
     "MEETING_END": "20:00",
     "MEETING_NO_REPEAT": 12,
     "SIGNIN_LINK_MAX_AGE": 15 * 60,
+    "PUBLIC_FORM_MAX_AGE": 24 * 3600,  # how long a public page's form may be sent
     "SIGNIN_MAILS_PER_ADDRESS": "5/hour",
     "SIGNIN_MAILS_PER_IP": "10/hour",  # counted apart from sign-ups: purposes never share
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
@@ -98,6 +99,10 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
     "LANGUAGES": ["de", "en"],
     "FORCE_HTTPS": False,
+    # Logs on standard error: "text" for people, "json" (one object a line) for a
+    # collector; LOG_REQUESTS writes a common-log-format line per request.
+    "LOG_FORMAT": "text",
+    "LOG_REQUESTS": True,
     "TRUSTED_PROXIES": 0,  # how many reverse proxies set X-Forwarded-For/-Proto/-Host
     "DISTRICTS_FILE": None,  # None: the Stuttgart districts shipped in app/data
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
@@ -216,7 +221,8 @@ def check(config) -> None:
             ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
             ("MAIL_CONNECTIONS", 1, 256), ("OUTBOX_BATCH", 1, 10000),
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
-            ("SIGNIN_LINK_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
+            ("SIGNIN_LINK_MAX_AGE", 60, None),
+            ("PUBLIC_FORM_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
             ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
             ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
             ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650)):
@@ -224,8 +230,10 @@ def check(config) -> None:
     for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT",
                  "OUTBOX_POLL_SECONDS", "SQLITE_BUSY_TIMEOUT"):
         _seconds(config, name)
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS"):
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS", "LOG_REQUESTS"):
         _flag(config, name)
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise SettingsError("LOG_FORMAT", f"{config['LOG_FORMAT']!r} is neither text nor json")
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise SettingsError("MAIL_USE_SSL", "cannot be used together with FLASK_MAIL_USE_TLS")
     if config["OUTBOX_HEARTBEAT_TIMEOUT"] <= config["OUTBOX_HEARTBEAT_EVERY"]:

@@ -27,7 +27,10 @@ def serve(host, port, no_worker):
     app = current_app._get_current_object()
     upgrade()
     try:
-        server = create_server(app, host=host, port=port, threads=8, ident="vernetzer")
+        # Behind a proxy waitress must pass X-Forwarded-* on: ProxyFix (create_app)
+        # trusts exactly FLASK_TRUSTED_PROXIES hops of them.
+        server = create_server(app, host=host, port=port, threads=8, ident="vernetzer",
+                               clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port} ({error.strerror}); "
                                    "is vernetzer running already? Try --port.") from None

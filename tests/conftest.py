@@ -8,6 +8,7 @@ is rolled back afterwards, each commit of the code under test being a SAVEPOINT.
 import asyncio
 import os
 import re
+import secrets
 import socket
 import time
 import uuid
@@ -22,6 +23,7 @@ from aiosmtpd.controller import Controller
 from flask.cli import FlaskGroup
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
 from app.delivery import sender
@@ -228,6 +230,16 @@ def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+def form_token(client) -> str:
+    """A CSRF token bound to ``client``'s session, as every form of the organiser area
+    and behind a personal link carries it (Flask-WTF's: a random value in the session,
+    signed). The public pages' forms carry tokens bound to no session."""
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", secrets.token_hex(20))
+    return URLSafeTimedSerializer(client.application.secret_key,
+                                  salt="wtf-csrf-token").dumps(raw)
 
 
 def links_in(message) -> list[str]:

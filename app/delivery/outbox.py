@@ -20,7 +20,7 @@ from ..shared.database import utcnow
 from . import recipients
 from .compose import ListMail
 from .mime import Mail
-from .models import Mailing, OutboxMessage, OutboxStatus
+from .models import Mailing, OutboxMessage, OutboxStatus, WorkerHeartbeat
 
 CHANNEL = "vernetzer_outbox"  # PostgreSQL's NOTIFY channel that wakes the senders
 
@@ -205,6 +205,11 @@ def forget(*, address: str | None = None, recipient_ids=None) -> int:
     where = (OutboxMessage.recipient == address if address is not None
              else OutboxMessage.subscriber_id.in_(list(recipient_ids)))
     return db.session.execute(sa.delete(OutboxMessage).where(where)).rowcount
+
+
+def newest_heartbeat() -> datetime | None:
+    """When a sender last said it was running (None: never)."""
+    return db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.seen_at)))
 
 
 def pending() -> int:

@@ -83,6 +83,15 @@ class Relay:
         self.pipelining = self.smtp.has_extn("pipelining")
         self.utf8 = self.smtp.has_extn("smtputf8")
 
+    @classmethod
+    def check(cls) -> str:
+        """Connect, log in as configured and leave without sending: what the relay
+        offers (for ``doctor``). ``RelayError`` when that fails."""
+        relay = cls()
+        offers = ", ".join(sorted(relay.smtp.esmtp_features)) or "nothing"
+        relay.close()
+        return offers
+
     def close(self) -> None:
         try:
             self.smtp.quit()

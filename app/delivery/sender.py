@@ -35,6 +35,7 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..shared import logs
 from ..shared.database import utcnow
 from . import outbox, recipients, signing
 from .compose import envelope_sender, transport_address
@@ -182,6 +183,8 @@ class Sender:
                 seconds=config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1))
         db.session.execute(sa.update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
         db.session.commit()
+        logs.event("mail.failed", id=row.id, kind=row.kind, code=row.code,
+                   status=str(values["status"]), error=error[:200])
 
     # -- one batch ---------------------------------------------------------------
 
@@ -220,6 +223,7 @@ class Sender:
             row = by_id.pop(mail.row_id)
             if code < 300:
                 self._finish(row.id, OutboxStatus.SENT)
+                logs.event("mail.sent", id=row.id, kind=row.kind, code=row.code)
                 sent += 1
                 self.beat()
             else:

@@ -57,3 +57,25 @@ def sign(message: bytes) -> bytes:
         hasher.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())))
     folded = b"\r\n ".join(signature[i:i + 72] for i in range(0, len(signature), 72))
     return b"DKIM-Signature: " + value + folded + b"\r\n" + message
+
+
+def dns_record() -> str:
+    """The TXT record the DKIM key needs at ``<selector>._domainkey.<domain>``."""
+    public = _private_key(current_app.config["DKIM_PRIVATE_KEY"]).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}"
+
+
+def published_key() -> str | None:
+    """The p= of the key published in DNS for the configured selector (dkimpy's
+    lookup, as a verifier does it); None when there is none."""
+    from dkim.dnsplug import get_txt
+
+    config = current_app.config
+    name = f"{config['DKIM_SELECTOR']}._domainkey.{config['DKIM_DOMAIN']}."
+    record = get_txt(name.encode(), timeout=5)
+    if not record:
+        return None
+    tags = dict(part.strip().split("=", 1) for part in record.decode().split(";")
+                if "=" in part)
+    return tags.get("p", "").replace(" ", "")

@@ -37,6 +37,24 @@ def _connect() -> imaplib.IMAP4:
     return imap
 
 
+def check_mailbox() -> int:
+    """Log in and open the folder without touching a mail: how many mails wait there
+    (for ``doctor``). ``MailboxError`` when that fails."""
+    try:
+        imap = _connect()
+    except (OSError, imaplib.IMAP4.error) as error:
+        raise MailboxError(f"{type(error).__name__}: {error}") from error
+    try:
+        data = _ok(imap.select(_quote(current_app.config["INBOUND_IMAP_FOLDER"]),
+                               readonly=True), "SELECT")
+        return int(data[0])
+    except imaplib.IMAP4.error as error:
+        raise MailboxError(str(error)) from error
+    finally:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            imap.logout()
+
+
 def _ok(result, what: str):
     kind, data = result
     if kind != "OK":

@@ -29,7 +29,7 @@ from ..delivery.compose import forward
 from ..extensions import db
 from ..meetings import rsvp
 from ..meetings import services as meetings
-from ..shared import audit
+from ..shared import audit, logs
 from ..shared.database import by_id
 from ..shared.errors import UserError
 from ..subscriptions import services as subscriptions
@@ -166,6 +166,8 @@ def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
                          raw=raw if status == InboundStatus.KEPT else None)
     db.session.add(record)
     db.session.flush()
+    logs.after_commit(db.session(), "inbound.handled", id=record.id, kind=kind.value,
+                      status=status.value, message_id=message_id)
     if kind == InboundKind.OTHER and current_app.config["INBOUND_FORWARD_TO"]:
         outbox.enqueue(forward(raw, to=current_app.config["INBOUND_FORWARD_TO"],
                                subject=record.subject, note=note),

@@ -14,7 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from ..shared.forms import answer_field
+from ..shared.forms import PublicForm, answer_field
 
 
 class MeetingForm(FlaskForm):
@@ -87,7 +87,7 @@ class RecordForm(FlaskForm):
     submit = SubmitField(_l("Save the record"))
 
 
-class RsvpRequestForm(FlaskForm):
+class RsvpRequestForm(PublicForm):
     email = EmailField(_l("Your e-mail address on the distribution list"),
                        render_kw={"autocomplete": "email", "required": True})
     answer = answer_field(_l("Your answer"))

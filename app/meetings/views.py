@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..extensions import db, talisman
+from ..extensions import csrf, db, talisman
 from ..shared import markup
 from ..shared.database import utcnow
 from ..shared.districts import all_districts
@@ -139,6 +139,7 @@ def _public_meeting_page(meeting: Meeting, rsvp_form, status: int = 200):
 
 
 @bp.post("/treffen/<int:meeting_id>/antwort")
+@csrf.exempt  # a PublicForm: checks its own signed token
 def rsvp_request(meeting_id):
     """"Ich komme" from the meeting page: members get their answer link by mail.
     The answer is the same for every address."""

@@ -4,7 +4,7 @@ signed-in organiser (``g.organiser``) for every request, which the guards in
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
-from ..extensions import db
+from ..extensions import csrf, db
 from ..shared import audit
 from ..shared.forms import ButtonForm
 from ..shared.tokens import TokenError
@@ -27,6 +27,7 @@ def signin_lifetime():
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
 def signin():
     form = SigninForm()
     if form.validate_on_submit():

@@ -4,8 +4,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
 
+from ..shared.forms import PublicForm
 
-class RegistrationForm(FlaskForm):
+
+class RegistrationForm(PublicForm):
     name = StringField(_l("Name"), render_kw={"autocomplete": "name", "maxlength": 150,
                                               "required": True})
     organisation = StringField(_l("Organisation (optional)"),

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..extensions import db
+from ..extensions import csrf, db
 from ..meetings import services as meetings
 from ..shared.errors import UserError
 from ..shared.forms import ButtonForm
@@ -44,6 +44,7 @@ def _link_problem(error: TokenError):
 
 
 @bp.route("/netzwerkstatt/<int:meeting_id>/anmelden", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
 def register(meeting_id):
     """The public form. Every accepted registration gets the same answer."""
     meeting = _workshop_or_404(meeting_id)

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from . import logs
 from .database import UTCDateTime, utcnow
 
 CLI = "cli"  # the actor of changes made on the command line
@@ -31,11 +32,13 @@ class AuditEntry(db.Model):
 
 
 def record(actor: str, action: str, subject: str | None = None, **details) -> None:
-    """Add an entry in the caller's transaction."""
+    """Add an entry in the caller's transaction; once it commits, the log has the
+    action too (who, what, on what; the details stay in the database)."""
     db.session.add(AuditEntry(
         actor=actor, action=action, subject=subject,
         details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
     ))
+    logs.after_commit(db.session(), action, actor=actor, subject=subject)
 
 
 # Every action in words for people; a new ``record`` call adds its action here.

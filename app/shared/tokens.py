@@ -26,6 +26,7 @@ PURPOSE_MAX_AGE = {
     "registration-confirm": "CONFIRM_TOKEN_MAX_AGE",
     "registration": "SUBSCRIBER_LINK_MAX_AGE",  # the status page, with cancelling
     "registration-offer": "SUBSCRIBER_LINK_MAX_AGE",  # the offer itself lapses sooner
+    "public-form": "PUBLIC_FORM_MAX_AGE",  # the CSRF token of a form strangers fill in
 }
 
 

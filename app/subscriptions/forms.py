@@ -13,10 +13,11 @@ from wtforms import (
     SubmitField,
 )
 
+from ..shared.forms import PublicForm
 from .models import Sector
 
 
-class SubscribeForm(FlaskForm):
+class SubscribeForm(PublicForm):
     email = EmailField(_l("E-mail address"), render_kw={"autocomplete": "email",
                                                         "required": True})
     name = StringField(_l("Name (optional)"), render_kw={"autocomplete": "name",

@@ -17,7 +17,7 @@ from app.shared.audit import AuditEntry
 from app.shared.database import utcnow
 from app.shared.timeutil import local
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, venue_in
+from tests.conftest import csrf_token, form_token, venue_in
 
 YEAR = local(utcnow()).year + 1
 MEMBER = "mitglied@example.org"
@@ -49,7 +49,7 @@ def announced(app, **kwargs):
 
 
 def post(client, url, page_url=None, **data):
-    token = csrf_token(client.get(page_url or "/").text)
+    token = csrf_token(client.get(page_url).text) if page_url else form_token(client)
     return client.post(url, data={"csrf_token": token, **data})
 
 

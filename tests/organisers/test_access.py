@@ -15,7 +15,7 @@ from app.meetings import services as meetings
 from app.registrations import services as registrations
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
-from tests.conftest import csrf_token
+from tests.conftest import form_token
 
 # The pages of the organiser area that only admins may open.
 ADMIN_ONLY = {"subscriptions.subscriber_list", "subscriptions.subscriber_import",
@@ -82,7 +82,7 @@ def url_for_rule(app):
 
 def visit(client, url, method):
     """The request with a valid CSRF token of the client's own session."""
-    token = csrf_token(client.get("/").text)
+    token = form_token(client)
     if method == "GET":
         return client.get(url)
     return client.open(url, method=method, data={"csrf_token": token})

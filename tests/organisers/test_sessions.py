@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import add_organiser, csrf_token, request_link, signin_link
+from tests.conftest import add_organiser, csrf_token, form_token, request_link, signin_link
 
 ADMIN_PAGE = "/organisation/verteiler"
 
@@ -28,7 +28,7 @@ def without_token(page: str) -> str:
 
 
 def sign_out(client):
-    token = csrf_token(client.get("/").text)
+    token = form_token(client)
     return client.post("/organisation/abmelden", data={"csrf_token": token})
 
 
@@ -50,7 +50,7 @@ def test_a_deactivated_organiser_is_out_at_once_and_cannot_sign_in(client, runne
     assert result.exit_code == 0, result.output
     assert client.get("/organisation/").status_code == 302
     assert client.get(unused).status_code == 400
-    assert client.post(unused, data={"csrf_token": csrf_token(client.get("/").text)}
+    assert client.post(unused, data={"csrf_token": form_token(client)}
                        ).status_code == 400
     before = len(mailbox.to("orga@example.org"))
     request_link(client, "orga@example.org")

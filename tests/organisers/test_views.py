@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.meetings.models import Announcement, Meeting, Venue
 from app.shared.audit import AuditEntry
-from tests.conftest import add_organiser, csrf_token, request_link, signin_link
+from tests.conftest import add_organiser, csrf_token, form_token, request_link, signin_link
 
 YEAR = date.today().year + 1
 
@@ -30,7 +30,7 @@ def test_signin_link_flow(client, runner, mailbox):
     assert client.get("/organisation/").status_code == 200
 
     other = client.application.test_client()
-    reused = other.post(link, data={"csrf_token": csrf_token(other.get("/").text)})
+    reused = other.post(link, data={"csrf_token": form_token(other)})
     assert reused.status_code == 400 and "schon benutzt" in reused.text
     assert other.get("/organisation/").status_code == 302
 
@@ -39,7 +39,7 @@ def test_expired_and_tampered_links_grant_nothing(app, client, runner, mailbox):
     add_organiser(runner, "orga@example.org", "organiser")
     request_link(client, "orga@example.org")
     link = signin_link(mailbox, "orga@example.org")
-    token = csrf_token(client.get("/").text)
+    token = form_token(client)
     tampered = client.post(link[:-2] + ("xy" if not link.endswith("xy") else "zz"),
                            data={"csrf_token": token})
     assert tampered.status_code == 400

@@ -36,7 +36,7 @@ def workshop(app, *, capacity=1, childcare=0, open_=True, start=START) -> int:
 
 def register(client, meeting_id, email, name="Gast", **fields):
     form = f"/netzwerkstatt/{meeting_id}/anmelden"
-    # The session's token (from the home page: a closed event's page has no form).
+    # A public form's token (from the home page: a closed event's page has no form).
     token = csrf_token(client.get("/").text)
     data = {"csrf_token": token, "email": email, "name": name, "consent": "y",
             "children": "0", **fields}

@@ -114,3 +114,33 @@ def test_an_organiser_who_is_no_admin_sees_no_failed_address(app, client, mailbo
     page = client.get("/organisation/versand").text
     assert "kaputt@example.org" not in page and "nur für Admins sichtbar" in page
     assert "550 5.1.1 no such user" in page
+
+
+@pytest.mark.parametrize("page", ["/", "/treffen", "/kalender.ics", "/api/treffen.json",
+                                  "/widget/naechstes-treffen", "/organisation/anmelden",
+                                  "/impressum"])
+def test_a_visitor_who_only_looks_gets_no_cookie(client, page):
+    answer = client.get(page)
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_a_public_form_sent_from_another_site_is_refused(app, client, mailbox):
+    page = client.get("/")
+    data = {"csrf_token": csrf_token(page.text), "email": "opfer@example.org"}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        refused = client.post("/", data=data, headers=headers)
+        assert refused.status_code == 400 and "Formular ist abgelaufen" in refused.text
+    assert mailbox.messages == [] and count(app, Subscriber) == 0
+    same_site = client.post("/", data=data, headers={"Origin": "http://localhost",
+                                                     "Sec-Fetch-Site": "same-origin"})
+    assert same_site.status_code == 200 and len(mailbox.to("opfer@example.org")) == 1
+
+
+def test_a_public_form_without_or_with_an_old_token_is_refused(app, client, mailbox):
+    token = csrf_token(client.get("/").text)
+    assert client.post("/", data={"email": "a@example.org"}).status_code == 400
+    app.config["PUBLIC_FORM_MAX_AGE"] = -1
+    old = client.post("/", data={"csrf_token": token, "email": "a@example.org"})
+    assert old.status_code == 400 and "Formular ist abgelaufen" in old.text
+    assert mailbox.messages == []

@@ -8,13 +8,16 @@ from app.delivery.models import OutboxMessage, OutboxStatus
 from app.extensions import db
 from app.shared.audit import AuditEntry
 from app.subscriptions.models import ConsentEvent, Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, request_link
+from tests.conftest import csrf_token, form_token, request_link
 
 LIST = "/organisation/verteiler"
 
 
 def post(client, url, **data):
-    return client.post(url, data={"csrf_token": csrf_token(client.get("/").text), **data})
+    """A form sent with the token its page carries: the home page's public one, or
+    the session's."""
+    token = csrf_token(client.get(url).text) if url == "/" else form_token(client)
+    return client.post(url, data={"csrf_token": token, **data})
 
 
 def person(app, email):

@@ -7,7 +7,7 @@ from app.delivery import outbox, sender
 from app.delivery.models import OutboxMessage
 from app.extensions import db
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, link_in, links_in, list_member_mail, path_of
+from tests.conftest import csrf_token, form_token, link_in, links_in, list_member_mail, path_of
 
 
 def subscribe(client, email, name="", **extra):
@@ -82,7 +82,7 @@ def test_subscribe_confirm_welcome_unsubscribe(app, client, mailbox):
 def test_same_neutral_answer_whatever_the_address(client, mailbox, app):
     subscribe(client, "active@example.org")
     client.post(confirm_link(mailbox.to("active@example.org")[0]),
-                data={"csrf_token": csrf_token(client.get("/").text)})
+                data={"csrf_token": form_token(client)})
     assert status(app, "active@example.org") == SubscriberStatus.ACTIVE
     mailbox.messages.clear()
 
@@ -119,7 +119,7 @@ def test_expired_link_offers_new_one(client, mailbox, app):
     app.config["CONFIRM_TOKEN_MAX_AGE"] = 3600
     assert len(mailbox.to("late@example.org")) == 2
     client.post(confirm_link(mailbox.to("late@example.org")[1]),
-                data={"csrf_token": csrf_token(client.get("/").text)})
+                data={"csrf_token": form_token(client)})
     assert status(app, "late@example.org") == SubscriberStatus.ACTIVE
 
 
@@ -128,7 +128,7 @@ def test_tampered_and_cross_purpose_tokens_are_refused(app, client, mailbox):
     message = mailbox.to("tokens@example.org")[0]
     confirm = confirm_link(message)
     unsubscribe = link_in(message, "/abmelden/")
-    token = csrf_token(client.get("/").text)
+    token = form_token(client)
 
     tampered = confirm[:-3] + ("AAA" if not confirm.endswith("AAA") else "BBB")
     assert client.post(tampered, data={"csrf_token": token}).status_code == 400

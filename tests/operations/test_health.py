@@ -1,0 +1,125 @@
+"""``/healthz`` and ``flask doctor``, as a monitor and an installing volunteer use them."""
+
+import secrets
+import socket
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app import create_app
+from app.delivery import signing
+from tests.conftest import CommandLine, base_config, free_port, worker_sends
+
+READY = {"SECRET_KEY": secrets.token_hex(32), "BASE_URL": "https://vernetzer.example",
+         "TRUSTED_PROXIES": 1, "MAIL_DEFAULT_SENDER": "Vernetzer <info@vernetzer.example>",
+         "MAIL_REPLY_TO": "orga@vernetzer.example"}
+
+
+@pytest.fixture
+def install(live_database, smtp_server, tmp_path):
+    """``install(**settings)``: a runner for an installation with its own database,
+    set up as a production one is (``READY``), changed by ``settings``."""
+    def installed(**settings):
+        app = create_app({**base_config(live_database, smtp_server.port, tmp_path), **READY,
+                          **settings})
+        return app, CommandLine(app)
+    return installed
+
+
+def lines(result) -> dict[str, str]:
+    """The doctor's output: check name -> the line's state."""
+    found = {}
+    for line in result.output.splitlines():
+        state, _, rest = line.partition("  ")
+        if ":" in rest:
+            found[rest.split(":")[0].strip()] = state.strip()
+    return found
+
+
+def test_healthz_tells_a_monitor_about_database_and_worker(app, client):
+    waiting = client.application.test_client()  # no worker has run yet on this database
+    answer = waiting.get("/healthz")
+    assert answer.status_code == 503 and answer.json["worker"] == "never seen"
+    assert answer.json["database"] == "ok" and answer.headers["Cache-Control"] == "no-store"
+    worker_sends(app)  # a sender's run: its heartbeat
+    healthy = waiting.get("/healthz")
+    assert healthy.status_code == 200 and healthy.json["status"] == "ok"
+    assert "Set-Cookie" not in healthy.headers
+
+
+def test_healthz_fails_when_the_worker_went_quiet(app, client):
+    worker_sends(app)
+    app.config["OUTBOX_HEARTBEAT_TIMEOUT"] = -1
+    answer = client.application.test_client().get("/healthz")
+    assert answer.status_code == 503 and answer.json["worker"] == "stale"
+
+
+def test_doctor_passes_a_ready_installation(install):
+    app, runner = install()
+    worker_sends(app)
+    result = runner.invoke(args=["doctor"])
+    found = lines(result)
+    assert result.exit_code == 0, result.output
+    ready = ("secret key", "base URL", "reverse proxy", "database", "SMTP relay", "sender",
+             "worker")
+    assert {name: found[name] for name in ready} == dict.fromkeys(ready, "ok")
+    # Not set up in tests, and said so: no mailbox, no DKIM, limits per process.
+    assert found["reply mailbox"] == found["DKIM"] == found["rate limits"] == "warn"
+
+
+@pytest.mark.parametrize("setting, value, check", [
+    ("SECRET_KEY", "change-me", "secret key"),
+    ("BASE_URL", "http://vernetzer.example", "base URL"),
+    ("MAIL_DEFAULT_SENDER", "vernetzer@localhost", "sender"),
+    ("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1", "rate limits"),
+])
+def test_doctor_names_what_is_wrong_and_exits_non_zero(install, setting, value, check):
+    app, runner = install(**{setting: value})
+    worker_sends(app)
+    result = runner.invoke(args=["doctor"])
+    assert result.exit_code == 1
+    assert lines(result)[check] == "FAIL"
+    assert result.output.strip().splitlines()[-1] == f"Error: 1 checks failed: {check}"
+
+
+def test_doctor_finds_a_relay_that_does_not_answer_and_a_silent_worker(install):
+    _app, runner = install(MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
+    result = runner.invoke(args=["doctor"])
+    found = lines(result)
+    assert result.exit_code == 1
+    assert found["SMTP relay"] == "FAIL" and found["worker"] == "FAIL"
+    assert "ConnectionRefusedError" in result.output
+
+
+def test_doctor_warns_without_a_trusted_proxy_and_fails_on_a_wrong_one(install):
+    _app, runner = install(TRUSTED_PROXIES=0)
+    assert lines(runner.invoke(args=["doctor"]))["reverse proxy"] == "warn"
+    app, runner = install()
+    app.config["TRUSTED_PROXIES"] = 2  # says two, but the app trusts one
+    result = runner.invoke(args=["doctor"])
+    assert lines(result)["reverse proxy"] == "FAIL" and "seen from 127.0.0.1" in result.output
+
+
+def test_shared_rate_limits_in_redis_are_ok(install):
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)):
+            pytest.skip("no Redis on 127.0.0.1:6379")
+    _app, runner = install(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    assert lines(runner.invoke(args=["doctor"]))["rate limits"] == "ok"
+
+
+def test_the_dkim_record_doctor_asks_for_verifies_a_signed_mail(app):
+    """What doctor prints as the TXT record to publish is the key that verifies the
+    mails (dkimpy as the verifier, with that record as its DNS answer)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    app.config.update(DKIM_SELECTOR="mail", DKIM_DOMAIN="vernetzer.example",
+                      DKIM_PRIVATE_KEY=key)
+    with app.app_context():
+        record = signing.dns_record()
+        signed = signing.sign(b"From: a@vernetzer.example\r\nTo: b@example.org\r\n"
+                              b"Subject: Test\r\n\r\nHallo\r\n")
+    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record.encode())
