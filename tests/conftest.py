@@ -10,6 +10,9 @@ import os
 import re
 import secrets
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -268,6 +271,25 @@ def process_env(database_url: str, smtp_port: int, **settings) -> dict:
            "FLASK_BASE_URL": "https://vernetzer.example"}
     env.update({f"FLASK_{key}": str(value) for key, value in settings.items()})
     return env
+
+
+def start_flask(env: dict, *args: str) -> subprocess.Popen:
+    """``flask --app app ARGS`` as a process of its own. Its output goes to a file, not
+    a pipe: a pipe nobody reads fills up with its log and stops it."""
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - output_of reads and closes it
+    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", *args],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               text=True)
+    process.log = log
+    return process
+
+
+def output_of(process: subprocess.Popen, timeout: float = 60) -> str:
+    """What ``start_flask``'s process wrote, once it has ended."""
+    process.wait(timeout=timeout)
+    with process.log:
+        process.log.seek(0)
+        return process.log.read()
 
 
 def request_link(client, email):

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port, output_of, start_flask, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -46,15 +46,13 @@ def service(tmp_path):
         # The network's blog, which may show the widget (``blog_port``).
         "FLASK_WIDGET_FRAME_ANCESTORS": f"http://127.0.0.1:{blog_port}",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = start_flask(env, "serve", "--port", str(port))
     if not wait_for_port(port, process, 60):
         process.kill()
-        pytest.fail("service did not start:\n" + process.stdout.read())
+        pytest.fail("service did not start:\n" + output_of(process))
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env, blog_port=blog_port)
     process.terminate()
-    output = process.communicate(timeout=30)[0]
+    output = output_of(process, 30)
     assert process.returncode == 0, output  # web server, worker and catcher stopped cleanly
 
 

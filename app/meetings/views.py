@@ -92,8 +92,18 @@ def feed():
     response.last_modified = changed
     response.make_conditional(request)
     if response.status_code != 304:
-        response.set_data(calendar.feed())
+        response.set_data(_feed_body(etag))
     return response
+
+
+def _feed_body(etag: str) -> bytes:
+    """The feed as of ``etag``: built once per version and process (it changes only
+    when a published meeting does), then served from memory."""
+    cached = current_app.extensions.get("vernetzer.feed")
+    if cached is None or cached[0] != etag:
+        cached = (etag, calendar.feed())
+        current_app.extensions["vernetzer.feed"] = cached
+    return cached[1]
 
 
 def _published_or_404(meeting_id) -> Meeting:

@@ -1,7 +1,6 @@
 """Pages of the distribution list: subscribe, confirm, unsubscribe and preferences
 for everyone; the list itself (search, import, export) for admins."""
 
-import io
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -323,9 +323,11 @@ def subscriber_import_apply():
 @bp.get("/organisation/verteiler/export.csv")
 @admin_required
 def subscriber_export():
-    stream = io.StringIO()
-    csv_io.export(stream, actor=g.organiser.email)
+    """The whole list as CSV, streamed (the audit entry is committed first)."""
+    csv_io.record_export(actor=g.organiser.email)
     db.session.commit()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    return Response(stream.getvalue().encode("utf-8"), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=verteiler-{stamp}.csv"})
+    return Response(stream_with_context(chunk.encode("utf-8") for chunk in csv_io.csv_chunks()),
+                    mimetype="text/csv", headers={
+                        "Content-Disposition": f"attachment; filename=verteiler-{stamp}.csv",
+                        "Cache-Control": "no-store"})

@@ -47,11 +47,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_mailing_id'), ['mailing_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_outbox_mailing_id_mailing'), 'mailing', ['mailing_id'], ['id'], ondelete='CASCADE')
 
-    # A queued mail keeps its Message-ID: its left part is the code.
+    # A queued mail keeps its Message-ID: its left part ("<code@host>") is the code
+    # (at most 32 characters; a Message-ID of another shape is kept as it is, cut).
     outbox = sa.table('outbox', sa.column('code', sa.String), sa.column('message_id', sa.String))
     find = sa.func.instr if op.get_bind().dialect.name == 'sqlite' else sa.func.strpos
-    op.execute(outbox.update().values(code=sa.func.substr(
-        outbox.c.message_id, 2, find(outbox.c.message_id, '@') - 2)))
+    at = find(outbox.c.message_id, '@')
+    left = sa.case((at > 2, sa.func.substr(outbox.c.message_id, 2, at - 2)),
+                   else_=outbox.c.message_id)
+    op.execute(outbox.update().values(code=sa.func.substr(left, 1, 32)))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.alter_column('code', existing_type=sa.String(length=32), nullable=False)
         batch_op.drop_column('sender')

@@ -5,23 +5,20 @@ server that offers PIPELINING, a real database."""
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, csrf_token, free_port, process_env
+from tests.conftest import ROOT, csrf_token, free_port, output_of, process_env, start_flask
 from tests.jobs.test_workers import fill_outbox, outbox_states, received_ids
 
 pytestmark = pytest.mark.slow
 
 
 def start_worker(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker",
-                             "--send-only"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return start_flask(env, "worker", "--send-only")
 
 
 def wait_for(condition, seconds: float, what: str) -> None:
@@ -34,7 +31,7 @@ def wait_for(condition, seconds: float, what: str) -> None:
 
 def stop(worker) -> str:
     worker.send_signal(signal.SIGTERM)
-    return worker.communicate(timeout=60)[0]
+    return output_of(worker, 60)
 
 
 def test_a_sender_survives_postgresql_killing_its_connections(live_database, smtp_server,

@@ -195,10 +195,10 @@ def test_a_mail_that_fails_stays_in_the_mailbox_and_is_read_again(app, invited, 
 def test_doctor_reaches_the_reply_mailbox_and_names_a_wrong_password(app, runner, imap_mailbox):
     imap_mailbox.deliver(b"From: a@example.org\r\nSubject: Frage\r\n\r\nHallo\r\n")
     result = runner.invoke(args=["doctor"])
-    [line] = [line for line in result.output.splitlines() if "reply mailbox" in line]
+    [line] = [line for line in result.output.splitlines() if "  reply mailbox:" in line]
     assert line.startswith("ok") and "1 mails in INBOX" in line
     app.config["INBOUND_IMAP_PASSWORD"] = "wrong"
     result = runner.invoke(args=["doctor"])
-    [line] = [line for line in result.output.splitlines() if "reply mailbox" in line]
+    [line] = [line for line in result.output.splitlines() if "  reply mailbox:" in line]
     assert line.startswith("FAIL") and result.exit_code == 1
     assert imap_mailbox.count("INBOX") == 1  # looked at, not touched

@@ -2,8 +2,6 @@
 (at most the one that was on the wire when a process was killed)."""
 
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from email.message import EmailMessage
@@ -13,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.delivery.models import OutboxMessage, OutboxStatus
-from tests.conftest import process_env
+from tests.conftest import output_of, process_env, start_flask
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -46,9 +44,7 @@ def outbox_states(database_url: str) -> Counter:
 
 
 def drain(env, *args):
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "outbox", "drain",
-                             *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return start_flask(env, "outbox", "drain", *args)
 
 
 def received_ids(mailbox) -> Counter:
@@ -61,7 +57,7 @@ def test_two_workers_send_every_row_exactly_once(live_database, smtp_server, mai
     fill_outbox(live_database, 2000)
     env = process_env(live_database, smtp_server.port)
     workers = [drain(env, "--until-empty"), drain(env, "--until-empty")]
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    outputs = [output_of(worker, 300) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
     sent = [int(output.strip().splitlines()[-1].split()[-1]) for output in outputs]
     assert sum(sent) == 2000 and min(sent) > 0  # both took part
@@ -85,7 +81,7 @@ def test_a_killed_worker_is_taken_over(live_database, smtp_server, mailbox):
     assert states["sending"] > 0  # it died holding claimed rows
 
     successor = drain(env, "--until-empty", "--timeout", "60")
-    output = successor.communicate(timeout=120)[0]
+    output = output_of(successor, 120)
     assert successor.returncode == 0, output
     ids = received_ids(mailbox)
     assert len(ids) == 60  # nobody is missed
@@ -96,13 +92,11 @@ def test_a_killed_worker_is_taken_over(live_database, smtp_server, mailbox):
 def test_the_worker_process_runs_the_jobs(live_database, smtp_server, mailbox):
     """``flask worker`` (APScheduler) drains the outbox on its own and stops on SIGTERM."""
     fill_outbox(live_database, 3)
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
-                              cwd=ROOT, env=process_env(live_database, smtp_server.port),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = start_flask(process_env(live_database, smtp_server.port), "worker")
     deadline = time.monotonic() + 60
     while len(mailbox.messages) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     worker.send_signal(signal.SIGTERM)
-    output = worker.communicate(timeout=30)[0]
+    output = output_of(worker, 30)
     assert len(received_ids(mailbox)) == 3, output
     assert outbox_states(live_database) == Counter({"sent": 3})
