@@ -20,7 +20,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
-from .extensions import babel, csrf, db, mail, migrate, talisman
+from .extensions import babel, csrf, db, mail, migrate, page_cache, talisman
 from .shared import logs
 from .shared.database import render_migration_item
 
@@ -82,6 +82,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    seconds = app.config["PAGE_CACHE_SECONDS"]
+    page_cache.init_app(app, config={"CACHE_TYPE": "SimpleCache" if seconds else "NullCache",
+                                     "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": seconds})
     https = app.config["FORCE_HTTPS"]
     talisman.init_app(
         app,

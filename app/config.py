@@ -102,6 +102,8 @@ DEFAULTS = {
     # Logs on standard error: "text" for people, "json" (one object a line) for a
     # collector; LOG_REQUESTS writes a common-log-format line per request.
     "LOG_FORMAT": "text",
+    # Public pages are served from memory this long (0: never); see shared.web.
+    "PAGE_CACHE_SECONDS": 5,
     "LOG_REQUESTS": True,
     "TRUSTED_PROXIES": 0,  # how many reverse proxies set X-Forwarded-For/-Proto/-Host
     "DISTRICTS_FILE": None,  # None: the Stuttgart districts shipped in app/data
@@ -222,7 +224,7 @@ def check(config) -> None:
             ("MAIL_CONNECTIONS", 1, 256), ("OUTBOX_BATCH", 1, 10000),
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
             ("SIGNIN_LINK_MAX_AGE", 60, None),
-            ("PUBLIC_FORM_MAX_AGE", 60, None), ("PERMANENT_SESSION_LIFETIME", 60, None),
+            ("PUBLIC_FORM_MAX_AGE", 60, None), ("PAGE_CACHE_SECONDS", 0, 3600), ("PERMANENT_SESSION_LIFETIME", 60, None),
             ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
             ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
             ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650)):

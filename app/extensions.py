@@ -3,6 +3,7 @@
 import sqlite3
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,6 +33,8 @@ mail = Mail()
 csrf = CSRFProtect()
 babel = Babel()
 talisman = Talisman()
+# Public pages for visitors, kept a few seconds (``shared.web.public_page``).
+page_cache = Cache()
 
 
 @event.listens_for(Engine, "connect")

@@ -203,6 +203,8 @@ class Visitor(FlaskClient):
     (web requests never send mail themselves)."""
 
     def open(self, *args, **kwargs):
+        # A browser reads every answer to its end (a streamed one, too).
+        kwargs.setdefault("buffered", True)
         response = super().open(*args, **kwargs)
         worker_sends(self.application)
         return response

@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..extensions import csrf, db, talisman
+from ..extensions import csrf, db, page_cache, talisman
 from ..shared import markup
 from ..shared.database import utcnow
 from ..shared.districts import all_districts
@@ -30,7 +30,7 @@ from ..shared.errors import UserError
 from ..shared.forms import ButtonForm, district_choices
 from ..shared.timeutil import local, local_text, parse_local
 from ..shared.urls import external_url
-from ..shared.web import attempt, client_ip, organiser_required
+from ..shared.web import attempt, client_ip, organiser_required, public_page
 from ..subscriptions.mails import calendar_links
 from . import announcements, api, calendar, holidays_bw, rsvp, venues
 from . import services as meetings
@@ -85,7 +85,13 @@ CALENDAR_HEADERS = {"Content-Type": "text/calendar; charset=utf-8",
 @bp.get("/kalender.ics")
 def feed():
     """The feed; a conditional GET with the current ETag or date gets 304, empty."""
-    etag, changed = calendar.feed_version()
+    # The version, like the page, is kept for PAGE_CACHE_SECONDS: a conditional GET
+    # then costs no query at all.
+    version = page_cache.get("feed-version")
+    if version is None:
+        version = calendar.feed_version()
+        page_cache.set("feed-version", version)
+    etag, changed = version
     response = Response(headers={**CALENDAR_HEADERS,
                                  "Content-Disposition": "inline; filename=stadtteilvernetzer.ics"})
     response.set_etag(etag)
@@ -120,6 +126,7 @@ def _search_text(name: str, limit: int) -> str:
 
 
 @bp.get("/treffen")
+@public_page
 def archive():
     """Upcoming meetings and the archive by year, searchable by word, district, topic."""
     word, district, topic = (_search_text("q", 200), _search_text("bezirk", 60),
@@ -132,6 +139,7 @@ def archive():
 
 
 @bp.get("/treffen/<int:meeting_id>")
+@public_page
 def meeting_page(meeting_id):
     meeting = _published_or_404(meeting_id)
     return _public_meeting_page(meeting, RsvpRequestForm())
@@ -172,6 +180,7 @@ def _widget_meetings(limit: int = 3) -> list[Meeting]:
 
 @bp.get("/widget/naechstes-treffen")
 @talisman(frame_options=None, content_security_policy=None)
+@public_page
 def widget():
     """For an iframe in the blog's sidebar: framable by this site and the origins in
     ``WIDGET_FRAME_ANCESTORS`` only (the rest of the site refuses every frame)."""
@@ -187,6 +196,7 @@ def widget():
 
 
 @bp.get("/api/treffen.json")
+@public_page
 def meetings_json():
     """Upcoming meetings as schema.org Events, readable from any site (CORS)."""
     response = jsonify(api.upcoming_events(meetings.upcoming()))

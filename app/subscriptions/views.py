@@ -27,7 +27,7 @@ from ..extensions import csrf, db
 from ..shared.districts import all_districts
 from ..shared.forms import ButtonForm, district_choices
 from ..shared.tokens import TokenError
-from ..shared.web import admin_required, attempt, client_ip, user_agent
+from ..shared.web import admin_required, attempt, client_ip, public_page, user_agent
 from . import consent, csv_io, mails
 from . import services as subscribers
 from .forms import (
@@ -48,6 +48,7 @@ bp = Blueprint("subscriptions", __name__)
 
 @bp.route("/", methods=["GET", "POST"])
 @csrf.exempt  # a PublicForm: checks its own signed token
+@public_page
 def index():
     """Home page with the subscribe form. Every valid submission gets the same answer."""
     form = SubscribeForm()
