@@ -6,8 +6,9 @@
 Both run with deploy/gunicorn.conf.py (WEB_CONCURRENCY=2 here, this machine has two
 cores) and are loaded in the same run by wrk (Debian's ``wrk``) over loopback. The
 database (SQLite, or a fresh PostgreSQL database with ``--postgres``) has 8 published
-meetings and 1,000 members. Printed per page: requests per second, p99 latency, and the
-ratio to hello. The subscribe POST sends a new address each time (limits raised for
+meetings and 1,000 members. Hello is loaded before and after every page (this machine's
+speed drifts within a run); printed per page: requests per second, p99 latency, and the
+ratio to the mean of the hello runs beside it. The subscribe POST sends a new address each time (limits raised for
 the run), so that each request writes a pending member and queues a mail.
 """
 
@@ -103,30 +104,31 @@ def wrk(url: str, seconds: int, connections: int, *args: str) -> tuple[float, fl
     return rate, p99
 
 
-def measure(base: str, seconds: int, connections: int, workdir: Path) -> dict:
+def pages(base: str, workdir: Path) -> dict[str, tuple[str, list[str]]]:
+    """Name -> (URL, extra wrk arguments) of each page measured."""
     page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
     etag = urllib.request.urlopen(base + "/kalender.ics", timeout=5).headers["ETag"]
     script = workdir / "post.lua"
     script.write_text(POST_SCRIPT % token)
-    return {
-        "home page /": wrk(base + "/", seconds, connections),
-        "/treffen": wrk(base + "/treffen", seconds, connections),
-        "feed, full": wrk(base + "/kalender.ics", seconds, connections),
-        "feed, 304": wrk(base + "/kalender.ics", seconds, connections,
-                         "-H", f"If-None-Match: {etag}"),
-        "widget JSON": wrk(base + "/api/treffen.json", seconds, connections),
-        "subscribe POST": wrk(base + "/", seconds, connections, "-s", str(script)),
-    }
+    return {"home page /": (base + "/", []), "/treffen": (base + "/treffen", []),
+            "feed, full": (base + "/kalender.ics", []),
+            "feed, 304": (base + "/kalender.ics", ["-H", f"If-None-Match: {etag}"]),
+            "widget JSON": (base + "/api/treffen.json", []),
+            "subscribe POST": (base + "/", ["-s", str(script)])}
 
 
-def measure_hello(database: str, port: int, args) -> tuple[float, float]:
-    hello = serve(environment(database, port), port, "bench.hello:app")
-    try:
-        return wrk(f"http://127.0.0.1:{port}/", args.seconds, args.connections)
-    finally:
-        hello.terminate()
-        hello.wait()
+def measure(hello: str, base: str, args, workdir: Path) -> tuple[list, dict]:
+    """hello, page, hello, page, …, hello: each page against the mean of the hello
+    runs just before and after it (this machine's speed drifts within a run)."""
+    hellos = [wrk(hello, args.seconds, args.connections)]
+    results = {}
+    for name, (url, extra) in pages(base, workdir).items():
+        rate, p99 = wrk(url, args.seconds, args.connections, *extra)
+        hellos.append(wrk(hello, args.seconds, args.connections))
+        anchor = (hellos[-2][0] + hellos[-1][0]) / 2
+        results[name] = (rate, p99, anchor)
+    return hellos, results
 
 
 def main() -> None:
@@ -146,24 +148,23 @@ def main() -> None:
             hello_port, port = free_port(), free_port()
             env = environment(database, port)
             setup(env)
-            hello_runs = [measure_hello(database, hello_port, args)]
-            server = serve(env, port)
+            servers = [serve(environment(database, hello_port), hello_port, "bench.hello:app"),
+                       serve(env, port)]
             try:
-                results = measure(f"http://127.0.0.1:{port}", args.seconds, args.connections,
-                                  workdir)
+                hellos, results = measure(f"http://127.0.0.1:{hello_port}/",
+                                          f"http://127.0.0.1:{port}", args, workdir)
             finally:
-                server.terminate()
-                server.wait()
-            hello_runs.append(measure_hello(database, hello_port, args))
-    # The baseline is measured before and after the pages; its mean is the anchor.
-    hello_rate = sum(rate for rate, _p99 in hello_runs) / 2
-    hello_p99 = max(p99 for _rate, p99 in hello_runs)
+                for server in servers:
+                    server.terminate()
+                    server.wait()
     print(f"gunicorn, 2 workers x 2 threads; wrk 2 threads, {args.connections} connections, "
           f"{args.seconds} s each; {'PostgreSQL' if args.postgres else 'SQLite'}")
-    print(f"{'hello (the baseline)':<22} {hello_rate:8.0f} req/s  p99 {hello_p99:7.1f} ms  "
-          f"(before {hello_runs[0][0]:.0f}, after {hello_runs[1][0]:.0f})")
-    for name, (rate, p99) in results.items():
-        print(f"{name:<22} {rate:8.0f} req/s  p99 {p99:7.1f} ms  ratio {rate / hello_rate:.2f}")
+    rates = [rate for rate, _p99 in hellos]
+    print(f"{'hello (the baseline)':<22} {min(rates):.0f}-{max(rates):.0f} req/s over "
+          f"{len(rates)} runs, p99 up to {max(p99 for _rate, p99 in hellos):.1f} ms")
+    for name, (rate, p99, anchor) in results.items():
+        print(f"{name:<22} {rate:8.0f} req/s  p99 {p99:7.1f} ms  hello beside it "
+              f"{anchor:6.0f} req/s  ratio {rate / anchor:.2f}")
 
 
 if __name__ == "__main__":

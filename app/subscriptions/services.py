@@ -98,18 +98,27 @@ def subscribe(email: str, name: str | None = None, *, ip: str | None, user_agent
     if not _mail_allowed(email, ip):
         return False
     version = consent.version_label(language)
-    subscriber = find_by_email(email)
-    if subscriber is None:
-        subscriber = Subscriber(email=email, name=name, language=language,
-                                status=SubscriberStatus.PENDING, source=ConsentSource.FORM)
-        db.session.add(subscriber)
-    elif subscriber.status == SubscriberStatus.ACTIVE:
+    subscriber = find_by_email(email) or _new_pending(email, name, language)
+    if subscriber.status == SubscriberStatus.ACTIVE:
         mails.send_already_subscribed(subscriber)
         return True
     _record(subscriber, "signup", ConsentSource.FORM, ip=ip, user_agent=user_agent,
             version=version)
     _queue_confirmation(subscriber, version)
     return True
+
+
+def _new_pending(email: str, name: str | None, language: str) -> Subscriber:
+    """A new pending subscriber, or, when a sign-up of the same address won the race
+    (a double click: PostgreSQL makes the second wait for the first), that one's."""
+    try:
+        with db.session.begin_nested():
+            subscriber = Subscriber(email=email, name=name, language=language,
+                                    status=SubscriberStatus.PENDING, source=ConsentSource.FORM)
+            db.session.add(subscriber)
+        return subscriber
+    except sa.exc.IntegrityError:
+        return find_by_email(email)
 
 
 def _mail_allowed(email: str, ip: str | None) -> bool:

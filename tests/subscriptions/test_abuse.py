@@ -1,10 +1,17 @@
 """What a stranger can do with the sign-up form: no flood of rows, nothing of theirs in
 anyone's mail, no change to someone else's sign-up."""
 
+import threading
+import time
+
+import pytest
 import sqlalchemy as sa
 
+from app import create_app
 from app.extensions import db
+from app.subscriptions import services
 from app.subscriptions.models import ConsentEvent, Subscriber
+from tests.conftest import base_config
 from tests.subscriptions.test_views import confirm_link, subscribe, subscriber
 
 
@@ -67,3 +74,45 @@ def test_a_sign_up_never_changes_the_name_of_someone_elses_pending_sign_up(app, 
         assert subscriber("anna@example.org").name is None
     welcome = mailbox.to("anna@example.org")[-1]
     assert "Boris" not in welcome.as_string()
+
+
+def test_two_sign_ups_of_one_address_at_once_both_get_their_answer(live_database, smtp_server,
+                                                                    tmp_path):
+    """A double click on PostgreSQL: the second sign-up waits for the first one's row
+    and then goes on with it, instead of failing on the unique address."""
+    if not live_database.startswith("postgresql"):
+        pytest.skip("SQLite takes one writer at a time: no race to lose")
+    first_app, second_app = (create_app(base_config(live_database, smtp_server.port,
+                                                    tmp_path / name))
+                             for name in ("first", "second"))
+    outcome = {}
+
+    def second_sign_up():
+        with second_app.test_request_context():
+            try:
+                outcome["answer"] = services.subscribe("doppelt@example.org", ip="192.0.2.2",
+                                                       user_agent=None)
+                db.session.commit()
+            except Exception as error:
+                outcome["error"] = error
+
+    with first_app.test_request_context():
+        assert services.subscribe("doppelt@example.org", ip="192.0.2.1", user_agent=None)
+        db.session.flush()  # the first row is written, not yet committed
+        second = threading.Thread(target=second_sign_up)
+        second.start()
+        engine = sa.create_engine(live_database)
+        with engine.connect() as connection:  # until the second waits for the first's row
+            for _ in range(200):
+                if connection.scalar(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND wait_event_type = 'Lock'")):
+                    break
+                time.sleep(0.05)
+        engine.dispose()
+        db.session.commit()
+    second.join(30)
+    assert outcome == {"answer": True}
+    with first_app.app_context():
+        person = services.find_by_email("doppelt@example.org")
+        assert person is not None and len(person.consents) == 2
