@@ -4,10 +4,18 @@ mail handled, mail sent and request; nothing for what was rolled back."""
 import json
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, process_env
+from tests.conftest import (
+    ROOT,
+    free_port,
+    output_of,
+    process_env,
+    start_flask,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -69,3 +77,19 @@ def test_text_logs_read_as_lines_for_people(live_database, smtp_server):
     added = flask(env, "organisers", "add", "ben@example.org")
     line = next(line for line in added.stderr.decode().splitlines() if "organiser.add" in line)
     assert "INFO vernetzer: organiser.add" in line and "subject='organiser 1'" in line
+
+
+def test_flask_serve_logs_each_request_after_migrating(live_database, smtp_server):
+    """``flask serve`` migrates first, in its own process: the request log still works."""
+    port = free_port()
+    env = process_env(live_database, smtp_server.port, LOG_FORMAT="json")
+    server = start_flask(env, "serve", "--no-worker", "--port", str(port))
+    try:
+        assert wait_for_port(port, server, 60)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/treffen", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        server.terminate()
+    output = output_of(server, 30)
+    [line] = [e for e in events(output.encode()) if e["name"] == "vernetzer.access"]
+    assert '"GET /treffen HTTP/1.1" 200' in line["message"]
