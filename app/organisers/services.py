@@ -20,12 +20,16 @@ from ..shared.validation import clean_text, normalise_email
 from .models import Organiser, OrganiserRole
 
 
-def add(email: str, *, role: str, name: str | None = None, actor: str) -> Organiser:
-    email = normalise_email(email)
+def _role(value: str) -> OrganiserRole:
     try:
-        role = OrganiserRole(role)
+        return OrganiserRole(value)
     except ValueError:
         raise UserError(_("The role must be organiser or admin.")) from None
+
+
+def add(email: str, *, role: str, name: str | None = None, actor: str) -> Organiser:
+    email = normalise_email(email)
+    role = _role(role)
     if db.session.scalar(sa.select(Organiser.id).where(Organiser.email == email)):
         raise UserError(_("%(email)s is an organiser already.", email=email))
     organiser = Organiser(email=email, role=role, name=clean_text(name, 100, _("Name")))
@@ -147,10 +151,7 @@ def set_active(email: str, active_: bool, *, actor: str) -> Organiser:
 def set_role(email: str, role: str, *, actor: str) -> Organiser:
     """Give an organiser another role; their sessions end (they sign in again)."""
     organiser = _by_email(email)
-    try:
-        role = OrganiserRole(role)
-    except ValueError:
-        raise UserError(_("The role must be organiser or admin.")) from None
+    role = _role(role)
     if organiser.role == role:
         raise UserError(_("%(email)s has this role already.", email=organiser.email))
     organiser.role = role

@@ -9,6 +9,7 @@ once their transaction has committed: a rolled-back action leaves no line.
 
 import logging
 import sys
+from datetime import datetime
 
 from flask import request
 from pythonjsonlogger.json import JsonFormatter
@@ -79,8 +80,6 @@ def _forget_rolled_back(session):
 
 def _log_request(response):
     """The common log format: host ident user [time] "request" status bytes."""
-    from datetime import datetime
-
     size = response.calculate_content_length()
     ACCESS.info('%s - - [%s] "%s %s %s" %s %s', request.remote_addr or "-",
                 datetime.now().astimezone().strftime("%d/%b/%Y:%H:%M:%S %z"), request.method,
