@@ -91,7 +91,7 @@ def status_label(value) -> str:
     return labels.get(str(value), str(value))
 
 
-def personal(view_args: dict | None) -> bool:
+def _personal(view_args: dict | None) -> bool:
     """Whether a page is someone's own: the organiser area while signed in, or any
     page reached by a personal link (a token in its URL)."""
     return g.get("organiser") is not None or "token" in (view_args or {})
@@ -134,6 +134,11 @@ def _note_write(session, flush_context):
     session.info["vernetzer.wrote"] = True
 
 
+@sa_event.listens_for(Session, "after_rollback")
+def _nothing_written(session):
+    session.info.pop("vernetzer.wrote", None)
+
+
 def register_input_rules(app) -> None:
     """A NUL character is no text anywhere (PostgreSQL cannot even store it): a
     request carrying one in its query or form is refused before any view runs."""
@@ -154,7 +159,7 @@ def register_cache_rules(app) -> None:
     @app.after_request
     def no_store_for_personal_pages(response):
         if "Cache-Control" not in response.headers and (
-                personal(request.view_args) or request.path.startswith("/organisation")):
+                _personal(request.view_args) or request.path.startswith("/organisation")):
             response.headers["Cache-Control"] = "no-store"
         return response
 
