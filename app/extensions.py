@@ -59,5 +59,6 @@ def _sqlite_connect(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
-    if connection.dialect.name == "sqlite":
+    if (connection.dialect.name == "sqlite"
+            and connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP, compat32
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from urllib.parse import quote
 
 from email_validator import validate_email
@@ -87,8 +88,14 @@ def message_id(code: str) -> str:
 
 
 def envelope_sender(code: str) -> str:
-    local, _at, domain = parseaddr(current_app.config["MAIL_CALENDAR_ADDRESS"])[1].rpartition("@")
+    local, domain = _local_and_domain(current_app.config["MAIL_CALENDAR_ADDRESS"])
     return f"{local}+{code}@{domain}"
+
+
+@lru_cache(maxsize=4)
+def _local_and_domain(address: str) -> tuple[str, str]:
+    local, _at, domain = parseaddr(address)[1].rpartition("@")
+    return local, domain
 
 
 def date_field(moment: datetime | None = None) -> str:
@@ -132,6 +139,22 @@ class _Slots:
         return "".join(values[piece] if slot else piece for slot, piece in self._pieces)
 
 
+class _Body:
+    """A rendered body with slots, encoded quoted-printable line by line: the lines
+    without a slot once, the lines with one for each recipient."""
+
+    def __init__(self, text: str, marks: dict[str, str]):
+        pattern = re.compile("|".join(re.escape(mark) for mark in marks.values()))
+        *lines, last = mime.lines_with_lf(text).split("\n")
+        self._lines = [_Slots(line, marks) if pattern.search(line) else mime.quoted_printable(line)
+                       for line in [line + "\n" for line in lines] + [last]]
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        """The encoded body with ``values`` in its slots."""
+        return b"".join(line if isinstance(line, bytes)
+                        else mime.quoted_printable(line.fill(values)) for line in self._lines)
+
+
 class ListMail:
     """One mail to many list members, personalised when each is sent. The templates
     are rendered once per language (and with or without a name) with slots for the
@@ -162,7 +185,7 @@ class ListMail:
             subject, text, html = _render(self.template, self.subject, language, {
                 **self.context, **self._links,
                 "recipient_name": self._marks["name"] if named else None})
-            self._variants[key] = (_Slots(text, self._marks), _Slots(html, self._marks),
+            self._variants[key] = (_Body(text, self._marks), _Body(html, self._marks),
                                    mime.Layout(sender=self.sender, subject=subject,
                                                headers=_list_headers(),
                                                method=self.calendar[1] if self.calendar

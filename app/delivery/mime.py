@@ -25,6 +25,7 @@ from email.header import Header
 from email.utils import formataddr, parseaddr
 
 CRLF = b"\r\n"
+_CR = re.compile(r"\r\n?")
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 # ASCII text needs encoding where a word would not fit on a folded line, or where
 # it looks like an encoded word itself (a reader would decode it).
@@ -84,8 +85,20 @@ def address_field(name: str, address: str, display: str | None) -> bytes:
     return f"{name}: {words}\r\n <{address}>".encode() + CRLF
 
 
-def _quoted_printable(text: str) -> bytes:
-    return binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", CRLF)
+def quoted_printable(text: str) -> bytes:
+    """``text`` as a quoted-printable body with CRLF line ends (a CR alone counts as
+    a line end: SMTP allows no other). Each line is encoded on its own (RFC 2045,
+    6.7): a text may be encoded line by line and joined."""
+    return binascii.b2a_qp(lines_with_lf(text).encode(), istext=True).replace(b"\n", CRLF)
+
+
+def lines_with_lf(text: str) -> str:
+    """``text`` with every line end (CRLF, CR, LF) as LF."""
+    return _CR.sub("\n", text)
+
+
+def _encoded(body: str | bytes) -> bytes:
+    return body if isinstance(body, bytes) else quoted_printable(body)
 
 
 def _base64(data: bytes) -> bytes:
@@ -119,11 +132,11 @@ class Layout:
                 boundary: str, ics: bytes | None = None, extra: bytes = b"") -> bytes:
         """One recipient's message. ``to`` is their encoded To field (``address_field``),
         ``extra`` further encoded fields of theirs (List-Unsubscribe); ``boundary`` a
-        string that cannot occur in the encoded parts (the mail's random code)."""
-        parts = [_part(b'text/plain; charset="utf-8"', b"quoted-printable",
-                       _quoted_printable(text)),
-                 _part(b'text/html; charset="utf-8"', b"quoted-printable",
-                       _quoted_printable(html))]
+        string that cannot occur in the encoded parts (the mail's random code).
+        ``text`` and ``html`` are given as text, or as bytes already encoded by
+        ``quoted_printable``."""
+        parts = [_part(b'text/plain; charset="utf-8"', b"quoted-printable", _encoded(text)),
+                 _part(b'text/html; charset="utf-8"', b"quoted-printable", _encoded(html))]
         mark = f"=_vernetzer_{boundary}_".encode()
         if ics is not None and self.method:
             encoded = _base64(ics)

@@ -4,8 +4,9 @@ senders.
 A sender claims due rows (``queued`` -> ``sending`` under its name, one
 ``UPDATE … RETURNING`` walking the status/id index, ``SKIP LOCKED`` on PostgreSQL)
 and commits; renders and signs each mail just before it goes out; and records each
-relay answer with one autocommitted UPDATE, while the relay is busy with the next
-mail (``relay``). No transaction stays open while talking SMTP.
+relay answer with one autocommitted UPDATE on a connection of its own, while the
+relay is busy with the next mail (``relay``). No transaction stays open while
+talking SMTP.
 
 Recovery. Any error while sending, of the database or of the relay, ends the batch:
 rows not recorded go back to the queue (after a relay error with a backoff, as a
@@ -17,7 +18,11 @@ queued again by the others, as procrastinate and pgqueuer recover stalled jobs.
 
 Crash guarantee: a killed sender leaves at most one mail per open connection that
 the relay accepted but that is not recorded as sent; it goes out again (see
-``relay``). Nothing is lost.
+``relay``). Nothing is lost. On PostgreSQL the results are committed without
+waiting for the disk (``synchronous_commit = off``, for this connection only): a
+killed sender loses none of them, as the server has them; a crash of the database
+server itself (not a restart) may forget the results of its last fraction of a
+second, and those mails go out once more.
 
 The worker runs ``MAIL_CONNECTIONS`` senders in threads, each with its own SMTP
 connection, kept open while there is work. ``MAIL_RATE_PER_MINUTE`` is counted in
@@ -28,6 +33,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -45,6 +51,9 @@ from .relay import Outgoing, Relay, RelayError
 log = logging.getLogger(__name__)
 OUTBOX = OutboxMessage.__table__
 QUEUED, SENDING = OutboxStatus.QUEUED, OutboxStatus.SENDING
+# A sender that sends without pause renders each mailing with what it loaded at
+# most this long ago: a changed meeting reaches the mails still going out.
+RENDERERS_KEPT_SECONDS = 10
 _RESULT = (sa.update(OUTBOX).where(OUTBOX.c.id == sa.bindparam("row_id"))
            .values(status=sa.bindparam("new_status"), sent_at=sa.bindparam("at"),
                    claimed_by=None))
@@ -120,6 +129,8 @@ class Sender:
         self.relay: Relay | None = None
         self._beaten = 0.0
         self._renderers: dict[int, object] = {}
+        self._renderers_made = 0.0
+        self._connection: sa.Connection | None = None
 
     # -- bookkeeping -------------------------------------------------------------
 
@@ -163,11 +174,26 @@ class Sender:
         db.session.commit()
         return sorted(rows, key=lambda row: row.id)
 
+    def _results(self) -> sa.Connection:
+        """The connection that records results, each UPDATE committed by itself. An
+        app bound to one connection (as the tests bind theirs) records through it."""
+        if self._connection is not None:
+            return self._connection
+        bind = db.session.get_bind()
+        if isinstance(bind, sa.Connection):
+            return bind
+        connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+        self._connection = connection
+        return connection
+
     def _finish(self, row_id: int, status: OutboxStatus) -> None:
-        db.session.connection().execute(_RESULT, {
+        if db.session().in_transaction():  # say, a renderer loaded something
+            db.session.commit()  # on SQLite it holds the lock the results wait for
+        self._results().execute(_RESULT, {
             "row_id": row_id, "new_status": status.value,
             "at": utcnow() if status == OutboxStatus.SENT else None})
-        db.session.commit()
 
     def _fail(self, row, error: str, permanent: bool) -> None:
         config = current_app.config
@@ -216,7 +242,8 @@ class Sender:
         raised, after trying to give back what is not done."""
         by_id = {row.id: row for row in rows}
         sent = 0
-        self._renderers = {}
+        if time.monotonic() - self._renderers_made > RENDERERS_KEPT_SECONDS:
+            self._renderers, self._renderers_made = {}, time.monotonic()
 
         def record(mail: Outgoing, code: int, text: str) -> None:
             nonlocal sent
@@ -235,16 +262,18 @@ class Sender:
         try:
             members = {row.subscriber_id for row in rows if row.list_mail}
             wanted = recipients.wanted(members) if members else {}
-            mails = []
+            mails, dropped = [], []
             for row in rows:
                 mail = self.outgoing(row, wanted)
                 if mail is None:
-                    self._finish(by_id.pop(row.id).id, OutboxStatus.DROPPED)
+                    dropped.append(by_id.pop(row.id).id)
                 else:
                     mails.append(mail)
             # No transaction stays open while talking SMTP: on SQLite it would hold
             # the write lock and keep the web server waiting for a slow relay.
             db.session.commit()
+            for row_id in dropped:
+                self._finish(row_id, OutboxStatus.DROPPED)
             if mails:
                 if self.relay is None:
                     self.relay = Relay()
@@ -280,9 +309,18 @@ class Sender:
         return len(rows), self.send(rows)
 
     def close(self, *, abort: bool = False) -> None:
+        """Close the SMTP connection (``abort``: without a word) and the results'
+        database connection; forget the renderers."""
+        self._renderers = {}
         if self.relay is not None:
             self.relay.abort() if abort else self.relay.close()
             self.relay = None
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.close()
+            except SQLAlchemyError:
+                connection.invalidate()
 
 
 def drain(batch: int = 200, ids=None) -> int:
@@ -325,10 +363,13 @@ def _connection_loop(app, slot: int, stop: threading.Event, wake: threading.Cond
                     last_recovery = utcnow().timestamp()
                 claimed, _sent = sender.run_once(config["OUTBOX_BATCH"])
                 failures = 0
-            except SQLAlchemyError as error:
+            except Exception as error:
                 db.session.rollback()
                 failures += 1
-                log.warning("sender %s: database error, retrying: %s", sender.name, error)
+                if isinstance(error, SQLAlchemyError):
+                    log.warning("sender %s: database error, retrying: %s", sender.name, error)
+                else:  # a bug: logged in full, and the sender goes on
+                    log.exception("sender %s: unexpected error, retrying", sender.name)
                 stop.wait(min(30.0, 0.2 * 2 ** failures))
                 continue
             if claimed < config["OUTBOX_BATCH"]:

@@ -26,6 +26,7 @@ from icalendar import (
     vRecur,
     vText,
 )
+from icalendar.parser import Contentline
 
 from ..extensions import db
 from ..shared.timeutil import local
@@ -161,10 +162,12 @@ def meeting_file(meeting: Meeting) -> bytes:
 
 class Request:
     """A meeting's calendar object for mail: METHOD:REQUEST (invitation, update) or
-    CANCEL, with the recipient alone as ATTENDEE. Built once per send; ``for_attendee``
-    puts each recipient's ATTENDEE line in."""
+    CANCEL, with the recipient alone as ATTENDEE. Built once per send and cut where
+    the ATTENDEE line goes (at a property line of our own, which no text of the
+    meeting can produce: text values are escaped and folded lines start with a
+    space); ``for_attendee`` joins each recipient's line in."""
 
-    MARK = b"X-VERNETZER-ATTENDEE:1\r\n"
+    _PLACE = b"\r\nX-VERNETZER-ATTENDEE:1\r\n"
 
     def __init__(self, meeting: Meeting, method: str):
         self.method = method
@@ -172,18 +175,17 @@ class Request:
         item = event(meeting)
         item.add("x-vernetzer-attendee", "1")
         cal.add_component(item)
-        self._data = cal.to_ical()
+        before, _place, after = cal.to_ical().partition(self._PLACE)
+        self._before, self._after = before + b"\r\n", after
+        self._params = {"ROLE": "REQ-PARTICIPANT", "CUTYPE": "INDIVIDUAL"}
+        if method == "REQUEST":
+            self._params.update(PARTSTAT="NEEDS-ACTION", RSVP="TRUE")
 
     def for_attendee(self, address: str, name: str | None) -> bytes:
         attendee = vCalAddress(f"mailto:{address}")
+        attendee.params.update(self._params)
         if name:
-            attendee.params["cn"] = vText(name)
-        attendee.params["role"] = "REQ-PARTICIPANT"
-        attendee.params["cutype"] = "INDIVIDUAL"
-        if self.method == "REQUEST":
-            attendee.params["partstat"] = "NEEDS-ACTION"
-            attendee.params["rsvp"] = "TRUE"
-        holder = Event()  # the library writes (and folds) the line
-        holder.add("attendee", attendee)
-        line = holder.to_ical().removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(b"END:VEVENT\r\n")
-        return self._data.replace(self.MARK, line)
+            attendee.params["CN"] = vText(name)
+        # The library writes (escapes, quotes, folds) the line.
+        line = Contentline.from_parts("ATTENDEE", attendee.params, attendee).to_ical()
+        return self._before + line + b"\r\n" + self._after

@@ -124,3 +124,20 @@ def test_one_in_five_refused_for_now_everything_arrives(app, mailbox):
     for n in range(20):
         assert len(mailbox.to(f"grey{n}@example.org")) == 1
     assert any(attempts > 0 for _, attempts, _ in rows(app).values())  # failed tries
+
+
+def test_lines_starting_with_a_dot_arrive_as_written(app, mailbox):
+    """SMTP ends a message at a line holding one dot: the relay's DATA doubles every
+    leading dot (RFC 5321, 4.5.2), and the server takes them out again."""
+    body = b".\r\n..two\r\n.start\r\nmid.dle\r\n.\r\nend."
+    messages = {f"dots{n}@example.org": b"Subject: Punkte\r\n\r\n" + body + ending
+                for n, ending in enumerate((b"", b"\r\n", b"\r\n."))}
+    with app.app_context():
+        for n, (address, message) in enumerate(messages.items()):
+            db.session.add(OutboxMessage(key=f"dots:{n}", kind="test", recipient=address,
+                                         code=f"dots{n}", message=message))
+        db.session.commit()
+        assert sender.drain() == 3
+    received = {rcpts[0]: raw for _, rcpts, _, raw in mailbox.messages}
+    assert received == {address: message if message.endswith(b"\r\n") else message + b"\r\n"
+                        for address, message in messages.items()}
