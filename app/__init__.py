@@ -14,6 +14,7 @@ models, services, forms, views and CLI; views, CLI and the jobs call services.
 import os
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -62,9 +63,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["MAIL_CATCHER_DIR"]:
         app.config["MAIL_CATCHER_DIR"] = os.path.join(app.instance_path, "mailcatcher")
     config.check(app.config)
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        # After a restart of the database server the pool holds dead connections:
+        # each is tested when taken, and replaced.
+        options.setdefault("pool_pre_ping", True)
+    if url.database not in (None, "", ":memory:"):
+        # Each of a worker's senders holds a connection for its results while it
+        # sends; sessions take theirs for a transaction at a time.
+        options.setdefault("pool_size", app.config["MAIL_CONNECTIONS"] + 5)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # How long a writer waits for SQLite's lock before its statement fails.
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).setdefault(
             "timeout", app.config["SQLITE_BUSY_TIMEOUT"])
 

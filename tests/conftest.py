@@ -34,6 +34,9 @@ from app.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("VERNETZER_TEST_POSTGRES_URL")
+# The processes tests start get their settings from the test, never from a
+# developer's .env (``dev.py serve`` writes one: it turns the mail catcher on).
+os.environ["FLASK_SKIP_DOTENV"] = "1"
 
 
 def free_port() -> int:
@@ -53,6 +56,15 @@ def wait_for_port(port: int, process, seconds: float) -> bool:
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    """Wait until ``condition()`` holds; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.05)
 
 
 class SMTPRecorder:
@@ -130,7 +142,8 @@ def create_database(engine_name: str, tmp_path_factory) -> tuple[str, callable]:
         pytest.skip("PostgreSQL tests need VERNETZER_TEST_POSTGRES_URL "
                     "(for example postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     name = f"vernetzer_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    # Pre-ping: a test may restart the server (tests/test_several_processes.py).
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
 

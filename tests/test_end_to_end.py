@@ -34,7 +34,11 @@ def browser_binaries():
 def service(tmp_path):
     """``flask serve`` in its own process, on a fresh SQLite database: its address
     (``url``) and environment (``env``, for command-line calls on the same database)."""
-    port, smtp_port, blog_port = free_port(), free_port(), free_port()
+    port, smtp_port = free_port(), free_port()
+    # The network's blog listens before the service starts, so no other process can
+    # take its port in between; the test writes its page.
+    blog = serve_page(tmp_path / "blog", "")
+    blog_port = blog.server_address[1]
     env = {
         **os.environ,
         "FLASK_SECRET_KEY": "end-to-end",
@@ -47,10 +51,14 @@ def service(tmp_path):
         "FLASK_WIDGET_FRAME_ANCESTORS": f"http://127.0.0.1:{blog_port}",
     }
     process = start_flask(env, "serve", "--port", str(port))
-    if not wait_for_port(port, process, 60):
-        process.kill()
-        pytest.fail("service did not start:\n" + output_of(process))
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env, blog_port=blog_port)
+    try:
+        if not wait_for_port(port, process, 60):
+            process.kill()
+            pytest.fail("service did not start:\n" + output_of(process))
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", env=env, blog=blog)
+    finally:
+        blog.shutdown()
+        blog.server_close()
     process.terminate()
     output = output_of(process, 30)
     assert process.returncode == 0, output  # web server, worker and catcher stopped cleanly
@@ -312,8 +320,9 @@ BLOG = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Blog
 </main></body></html>"""
 
 
-def serve_page(directory: Path, html: str, port: int):
-    """``html`` served from a port of its own (another origin); returns the server."""
+def serve_page(directory: Path, html: str):
+    """``html`` served from a free port of its own (another origin) as ``index.html``,
+    read from ``directory`` on each request; returns the server."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -321,7 +330,7 @@ def serve_page(directory: Path, html: str, port: int):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "index.html").write_text(html, encoding="utf-8")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -447,10 +456,10 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
     # The widget on the blog (allowed) and on another site (refused); the JSON from both.
     widget, api = service.url + "/widget/naechstes-treffen", service.url + "/api/treffen.json"
     page = BLOG.format(widget=widget, api=api)
-    blog = serve_page(tmp_path / "blog", page, service.blog_port)
-    other = serve_page(tmp_path / "other", page, free_port())
+    (tmp_path / "blog" / "index.html").write_text(page, encoding="utf-8")
+    other = serve_page(tmp_path / "other", page)
     try:
-        browser.get(f"http://127.0.0.1:{service.blog_port}/")
+        browser.get(f"http://127.0.0.1:{service.blog.server_address[1]}/")
         wait_until(browser, lambda: browser.find_element(By.ID, "out").text == "Treffen: 2")
         browser.switch_to.frame(browser.find_element(By.ID, "widget"))
         assert "Nachbarschaftshilfe" in browser.find_element(By.TAG_NAME, "body").text
@@ -461,7 +470,6 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
         assert "Nachbarschaftshilfe" not in browser.find_element(By.TAG_NAME, "body").text
         browser.switch_to.default_content()
     finally:
-        blog.shutdown()
         other.shutdown()
 
 

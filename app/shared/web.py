@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -77,18 +78,22 @@ def attempt(action, *, field=None) -> tuple[bool, object]:
         return False, error
 
 
+# Statuses (of meetings, subscribers, announcements, mails, registrations) in words.
+STATUS_LABELS = {
+    "draft": _l("draft"), "announced": _l("announced"), "cancelled": _l("cancelled"),
+    "held": _l("held"), "pending": _l("not confirmed yet"), "active": _l("active"),
+    "unsubscribed": _l("unsubscribed"), "bounced": _l("undeliverable"),
+    "scheduled": _l("scheduled"), "sent": _l("sent"), "queued": _l("queued"),
+    "sending": _l("being sent"), "failed": _l("failed"), "dropped": _l("not sent"),
+    "registered": _l("has a place"), "waiting": _l("waiting"), "offered": _l("offered a place"),
+    "unconfirmed": _l("not confirmed yet"), "lapsed": _l("offer lapsed"),
+}
+
+
 def status_label(value) -> str:
-    """A status (of a meeting, a subscriber, an announcement) in words for people."""
-    labels = {
-        "draft": _("draft"), "announced": _("announced"), "cancelled": _("cancelled"),
-        "held": _("held"), "pending": _("not confirmed yet"), "active": _("active"),
-        "unsubscribed": _("unsubscribed"), "bounced": _("undeliverable"),
-        "scheduled": _("scheduled"), "sent": _("sent"), "queued": _("queued"),
-        "sending": _("being sent"), "failed": _("failed"), "dropped": _("not sent"),
-        "registered": _("has a place"), "waiting": _("waiting"), "offered": _("offered a place"),
-        "unconfirmed": _("not confirmed yet"), "lapsed": _("offer lapsed"),
-    }
-    return labels.get(str(value), str(value))
+    """A status in words for people, in the reader's language (one lookup: a list
+    page shows hundreds)."""
+    return str(STATUS_LABELS.get(str(value), str(value)))
 
 
 def _personal(view_args: dict | None) -> bool:
@@ -132,6 +137,13 @@ def _forget_pages(session):
 @sa_event.listens_for(Session, "after_flush")
 def _note_write(session, flush_context):
     session.info["vernetzer.wrote"] = True
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _note_statement(state):
+    """Statements that write without a flush (bulk inserts, updates) count too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["vernetzer.wrote"] = True
 
 
 @sa_event.listens_for(Session, "after_rollback")

@@ -21,15 +21,17 @@ group = Commands("subscribers", help="Manage the distribution list.")
 @click.option("--confirm-by-mail", is_flag=True, help="Import as pending and send each a confirmation mail.")
 def import_(file, do_apply, consent_note, confirm_by_mail):
     """Import FILE (CSV from a mail client or Excel). Without --apply nothing changes."""
-    report = csv_io.preview(file.read())
-    for line, reason in report.invalid:
+    file = csv_io.seekable(file)
+    report = csv_io.preview(file)
+    for line, reason in report.invalid_lines:
         click.echo(f"line {line}: invalid: {reason}")
-    click.echo(f"new: {len(report.new)}, already known: {len(report.known)}, "
-               f"invalid: {len(report.invalid)}")
+    if report.invalid > len(report.invalid_lines):
+        click.echo(f"... and {report.invalid - len(report.invalid_lines)} more invalid lines")
+    click.echo(f"new: {report.new}, already known: {report.known}, invalid: {report.invalid}")
     if not do_apply:
         click.echo("Nothing changed (use --apply to import).")
         return
-    added = csv_io.apply(report, consent_note=consent_note, confirm_by_mail=confirm_by_mail,
+    added = csv_io.apply(file, consent_note=consent_note, confirm_by_mail=confirm_by_mail,
                          actor=CLI)
     db.session.commit()
     state = "pending, confirmation mail queued" if confirm_by_mail else "active"

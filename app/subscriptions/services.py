@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..delivery import outbox, recipients
-from ..extensions import db
+from ..extensions import db, page_cache
 from ..shared import audit, database, ratelimit
 from ..shared.database import utcnow
 from ..shared.errors import UserError
@@ -20,12 +20,16 @@ from ..shared.validation import clean_district, clean_text, normalise_email, per
 from . import consent, mails
 from .models import ConsentEvent, ConsentSource, Sector, SignupPurge, Subscriber, SubscriberStatus
 
+PAGE_SIZE = 100  # members on one page of the list
 
-def search(text: str, status: str, district: str, limit: int = 500) -> list[Subscriber]:
-    """Subscribers whose address, name or organisation contains ``text``, optionally
-    of one status and district, by address. ``%`` and ``_`` are searched as
-    themselves; the text is cut to an address's length (254)."""
-    query = sa.select(Subscriber).order_by(Subscriber.email)
+
+def search(text: str, status: str, district: str,
+           page: int = 1) -> tuple[list[Subscriber], int]:
+    """One page (``PAGE_SIZE``, by address) of the subscribers whose address, name or
+    organisation contains ``text``, optionally of one status and district; and how
+    many match in all. ``%`` and ``_`` are searched as themselves; the text is cut
+    to an address's length (254)."""
+    query = sa.select(Subscriber)
     text = text.lower()[:254]
     if text:
         query = query.where(sa.or_(*(
@@ -36,10 +40,23 @@ def search(text: str, status: str, district: str, limit: int = 500) -> list[Subs
         query = query.where(Subscriber.status == status)
     if district:
         query = query.where(Subscriber.district == district)
-    return list(db.session.scalars(query.limit(limit)))
+    offset = (max(page, 1) - 1) * PAGE_SIZE
+    if query.whereclause is None:  # the whole list: the page by the address index
+        found = db.session.scalars(query.order_by(Subscriber.email).offset(offset)
+                                   .limit(PAGE_SIZE))
+        return list(found), sum(counts().values())
+    # A search scans the list once, for the page and the number of matches.
+    rows = db.session.execute(query.add_columns(sa.func.count().over())
+                              .order_by(Subscriber.email).offset(offset).limit(PAGE_SIZE)).all()
+    if rows or not offset:
+        return [row[0] for row in rows], rows[0][1] if rows else 0
+    return [], db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 
 
+@page_cache.memoize()
 def counts() -> dict[SubscriberStatus, int]:
+    """How many subscribers there are of each status; kept as long as a public page
+    (``PAGE_CACHE_SECONDS``, emptied by every commit of this process)."""
     return dict(db.session.execute(
         sa.select(Subscriber.status, sa.func.count()).group_by(Subscriber.status)).all())
 
@@ -260,6 +277,31 @@ def enter(email: str, *, source: ConsentSource, action: str, note: str | None,
         subscriber.confirmed_at = utcnow()
     db.session.flush()
     return subscriber
+
+
+def enter_many(people: list[dict], *, source: ConsentSource, action: str, note: str | None,
+               confirm_by_mail: bool) -> int:
+    """Put checked, new addresses on the list at once (an import), as ``enter`` does
+    one by one: a few statements for the whole batch, nothing kept in the session.
+    ``people``: the details of each (email, name, organisation, district)."""
+    now = utcnow()
+    rows = [{**person, "source": source,
+             "status": SubscriberStatus.PENDING if confirm_by_mail else SubscriberStatus.ACTIVE,
+             "confirmed_at": None if confirm_by_mail else now,
+             "confirm_nonce": secrets.token_hex(16) if confirm_by_mail else None}
+            for person in people]
+    if not rows:
+        return 0
+    ids = [row.id for row in db.session.execute(
+        sa.insert(Subscriber).returning(Subscriber.id), rows)]
+    db.session.execute(sa.insert(ConsentEvent), [
+        {"subscriber_id": subscriber_id, "action": action, "source": source, "note": note,
+         "occurred_at": now} for subscriber_id in ids])
+    if confirm_by_mail:
+        for subscriber in db.session.scalars(sa.select(Subscriber).where(Subscriber.id.in_(ids))):
+            mails.send_confirmation(subscriber, consent.version_label(subscriber.language))
+        db.session.flush()
+    return len(ids)
 
 
 def correct(subscriber: Subscriber, *, actor: str, name=None, organisation=None,

@@ -194,8 +194,11 @@ def subscriber_list():
     search = (request.args.get("q") or "").strip()
     status = request.args.get("status") or ""
     district = request.args.get("district") or ""
-    found = subscribers.search(search, status, district)
-    return render_template("subscriptions/list.html", subscribers=found,
+    page = request.args.get("seite", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    found, total = subscribers.search(search, status, district, page)
+    return render_template("subscriptions/list.html", subscribers=found, total=total,
+                           page=page, pages=max(1, -(-total // subscribers.PAGE_SIZE)),
                            counts=subscribers.counts(), districts=all_districts(),
                            search=search, status=status, district=district, form=ImportForm(),
                            last_errors=outbox.last_errors([s.id for s in found

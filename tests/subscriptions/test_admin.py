@@ -166,3 +166,34 @@ def test_an_organiser_signs_in_after_ten_signups_of_their_own_address(app, clien
     [signin] = mailbox.to("orga@example.org")[confirmations:]
     assert signin["Subject"] == "Ihr Anmeldelink für vernetzer"
 
+
+
+def test_the_list_comes_a_hundred_to_a_page_with_the_search_kept(app, client, sign_in):
+    import re
+
+    with app.app_context():
+        db.session.execute(sa.insert(Subscriber), [
+            {"email": f"p{n:03d}@example.org", "name": f"Person {n}", "language": "de",
+             "status": "active", "source": "import", "hard_bounces": 0} for n in range(250)]
+            + [{"email": "anders@example.org", "name": "Anders", "language": "de",
+                "status": "active", "source": "import", "hard_bounces": 0}])
+        db.session.commit()
+    sign_in("admin@example.org", "admin")
+
+    def shown(url):
+        page = client.get(url).text
+        return re.findall(r">(p\d{3})@example.org<", page), page
+
+    first, page = shown(f"{LIST}?q=person")
+    assert first == [f"p{n:03d}" for n in range(100)]
+    assert "Seite 1 von 3" in page and "Vorherige Seite" not in page
+    assert re.search(r'href="[^"]*seite=2[^"]*q=person|href="[^"]*q=person[^"]*seite=2', page)
+    last, page = shown(f"{LIST}?q=person&seite=3")
+    assert last == [f"p{n:03d}" for n in range(200, 250)]
+    assert "Nächste Seite" not in page and "Vorherige Seite" in page
+    nothing, page = shown(f"{LIST}?q=person&seite=99999999")
+    assert nothing[:1] == ["p000"]  # an impossible page number shows the first
+    beyond, page = shown(f"{LIST}?q=person&seite=5")
+    assert beyond == [] and "Seite 5 von 3" in page and "Vorherige Seite" in page
+    everyone, page = shown(LIST)  # 251 members, anders@ first
+    assert everyone == [f"p{n:03d}" for n in range(99)] and "Seite 1 von 3" in page

@@ -171,3 +171,33 @@ def test_an_erasure_is_audited_without_personal_data(app, runner, tmp_path):
     assert action == "subscriber.erase"
     for trace in ("weg@", "Wanda", "Verein"):
         assert trace not in f"{subject} {details}"
+
+
+@pytest.mark.slow
+def test_a_long_file_imports_whole_with_repeats_across_the_file_known(app, runner, tmp_path):
+    """No row limit: 60,000 people, an address repeated 55,000 lines further down, and
+    1,500 broken lines, of which the first thousand are listed."""
+    rows = [f"person{n}@example.org;Person {n}" for n in range(60_000)]
+    rows.insert(55_000, "PERSON7@example.org;Nochmal")
+    rows += [f"kaputt{n};Kaputt" for n in range(1_500)]
+    path = write(tmp_path, ("email;name\n" + "\n".join(rows) + "\n").encode())
+    checked = runner.invoke(args=["subscribers", "import", path])
+    assert checked.exit_code == 0, checked.output
+    lines = checked.output.splitlines()
+    assert sum(line.startswith("line ") for line in lines) == 1_000
+    assert "... and 500 more invalid lines" in lines
+    assert "new: 60000, already known: 1, invalid: 1500" in lines
+    applied = runner.invoke(args=["subscribers", "import", path, "--apply", "--consent-note",
+                                  "Altbestand"])
+    assert applied.exit_code == 0 and "imported: 60000 (active)" in applied.output
+    assert count(app) == 60_000 and count(app, ConsentEvent) == 60_000
+    with app.app_context():
+        assert db.session.scalar(sa.select(Subscriber.name).where(
+            Subscriber.email == "person7@example.org")) == "Person 7"
+
+
+def test_the_list_can_come_from_standard_input(app, runner):
+    result = runner.invoke(args=["subscribers", "import", "-", "--apply", "--consent-note",
+                                 "Altbestand"], input=OUTLOOK.encode("cp1252"))
+    assert result.exit_code == 0, result.output
+    assert "imported: 2 (active)" in result.output and count(app) == 2
