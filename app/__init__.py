@@ -24,6 +24,7 @@ from . import config
 from .extensions import babel, csrf, db, mail, migrate, page_cache, talisman
 from .shared import logs
 from .shared.database import render_migration_item
+from .shared.public_pages import PublicPages
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -81,11 +82,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Mail templates live at the top level (templates/email), pages inside the package.
     app.jinja_loader = ChoiceLoader([FileSystemLoader(PACKAGE / "templates"),
                                      FileSystemLoader(shipped("templates"))])
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind a reverse proxy: take client address and scheme from its headers.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(shipped("migrations")),
                      render_item=render_migration_item)
@@ -95,6 +91,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     seconds = app.config["PAGE_CACHE_SECONDS"]
     page_cache.init_app(app, config={"CACHE_TYPE": "SimpleCache" if seconds else "NullCache",
                                      "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": seconds})
+    app.wsgi_app = PublicPages(app, app.wsgi_app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy: take client address and scheme from its headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     https = app.config["FORCE_HTTPS"]
     talisman.init_app(
         app,

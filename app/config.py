@@ -102,7 +102,7 @@ DEFAULTS = {
     # Logs on standard error: "text" for people, "json" (one object a line) for a
     # collector; LOG_REQUESTS writes a common-log-format line per request.
     "LOG_FORMAT": "text",
-    # Public pages are served from memory this long (0: never); see shared.web.
+    # Public pages are served from memory this long (0: never); see shared.public_pages.
     "PAGE_CACHE_SECONDS": 5,
     "LOG_REQUESTS": True,
     "TRUSTED_PROXIES": 0,  # how many reverse proxies set X-Forwarded-For/-Proto/-Host

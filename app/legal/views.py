@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from ..shared.web import public_page
+from ..shared.public_pages import public_page
 from . import services as legal
 
 bp = Blueprint("legal", __name__)

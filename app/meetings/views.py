@@ -22,15 +22,16 @@ from flask import (
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..extensions import csrf, db, page_cache, talisman
+from ..extensions import csrf, db, talisman
 from ..shared import markup
 from ..shared.database import utcnow
 from ..shared.districts import all_districts
 from ..shared.errors import UserError
 from ..shared.forms import ButtonForm, district_choices
+from ..shared.public_pages import public_page
 from ..shared.timeutil import local, local_text, parse_local
 from ..shared.urls import external_url
-from ..shared.web import attempt, client_ip, organiser_required, public_page
+from ..shared.web import attempt, client_ip, organiser_required
 from ..subscriptions.mails import calendar_links
 from . import announcements, api, calendar, holidays_bw, rsvp, venues
 from . import services as meetings
@@ -83,33 +84,18 @@ CALENDAR_HEADERS = {"Content-Type": "text/calendar; charset=utf-8",
 
 
 @bp.get("/kalender.ics")
+@public_page
 def feed():
     """The feed; a conditional GET with the current ETag or date gets 304, empty."""
-    # The version, like the page, is kept for PAGE_CACHE_SECONDS: a conditional GET
-    # then costs no query at all.
-    version = page_cache.get("feed-version")
-    if version is None:
-        version = calendar.feed_version()
-        page_cache.set("feed-version", version)
-    etag, changed = version
+    etag, changed = calendar.feed_version()
     response = Response(headers={**CALENDAR_HEADERS,
                                  "Content-Disposition": "inline; filename=stadtteilvernetzer.ics"})
     response.set_etag(etag)
     response.last_modified = changed
     response.make_conditional(request)
     if response.status_code != 304:
-        response.set_data(_feed_body(etag))
+        response.set_data(calendar.feed())
     return response
-
-
-def _feed_body(etag: str) -> bytes:
-    """The feed as of ``etag``: built once per version and process (it changes only
-    when a published meeting does), then served from memory."""
-    cached = current_app.extensions.get("vernetzer.feed")
-    if cached is None or cached[0] != etag:
-        cached = (etag, calendar.feed())
-        current_app.extensions["vernetzer.feed"] = cached
-    return cached[1]
 
 
 def _published_or_404(meeting_id) -> Meeting:

@@ -39,7 +39,10 @@ class _JsonFields(JsonFormatter):
 
 
 def configure(app) -> None:
-    """One handler on standard error for the service's loggers (once per process)."""
+    """One handler on standard error for the service's loggers (once per process),
+    and the request log for ``app``."""
+    if app.config["LOG_REQUESTS"]:
+        app.after_request(_log_response)
     if any(getattr(handler, "vernetzer", False) for handler in LOG.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
@@ -53,8 +56,6 @@ def configure(app) -> None:
     LOG.addHandler(handler)
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
-    if app.config["LOG_REQUESTS"]:
-        app.after_request(_log_request)
 
 
 def event(name: str, **fields) -> None:
@@ -78,11 +79,15 @@ def _forget_rolled_back(session):
     session.info.pop(_PENDING, None)
 
 
-def _log_request(response):
-    """The common log format: host ident user [time] "request" status bytes."""
-    size = response.calculate_content_length()
+def access(request, status: int, size: int | None) -> None:
+    """A request's line in the common log format: host ident user [time] "request"
+    status bytes. ``request`` is Flask's or werkzeug's."""
     ACCESS.info('%s - - [%s] "%s %s %s" %s %s', request.remote_addr or "-",
                 datetime.now().astimezone().strftime("%d/%b/%Y:%H:%M:%S %z"), request.method,
                 request.full_path.rstrip("?"), request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                response.status_code, "-" if size is None else size)
+                status, "-" if size is None else size)
+
+
+def _log_response(response):
+    access(request, response.status_code, response.calculate_content_length())
     return response

@@ -5,24 +5,19 @@ import functools
 
 from flask import (
     abort,
-    current_app,
     flash,
     g,
-    has_app_context,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import db, page_cache
+from ..extensions import db
 from .errors import UserError
 
 
@@ -100,55 +95,6 @@ def _personal(view_args: dict | None) -> bool:
     """Whether a page is someone's own: the organiser area while signed in, or any
     page reached by a personal link (a token in its URL)."""
     return g.get("organiser") is not None or "token" in (view_args or {})
-
-
-def _for_visitors_only() -> bool:
-    """Not from the cache: anything but a GET, and anyone with a session (a signed-in
-    organiser, or someone who has sent a form)."""
-    return request.method != "GET" or "session" in request.cookies or \
-        g.get("organiser") is not None
-
-
-def _page_key(*_args, **_kwargs) -> str:
-    return f"page:{get_locale()}:{request.full_path}"
-
-
-def _storable(result) -> bool:
-    """Only a plain 200 (whatever the view returned: a response or a tuple)."""
-    response = current_app.make_response(result)
-    return response.status_code == 200 and "Set-Cookie" not in response.headers
-
-
-# A public page as a visitor without a session sees it, served from this process's
-# memory for ``PAGE_CACHE_SECONDS``: the home page, the meetings, the widget, the feed
-# only change when an organiser changes something. A commit in this process empties
-# the cache at once; another process's change shows within those seconds.
-public_page = page_cache.cached(make_cache_key=_page_key, unless=_for_visitors_only,
-                                response_filter=_storable)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _forget_pages(session):
-    if session.info.pop("vernetzer.wrote", False) and has_app_context() and \
-            "cache" in current_app.extensions:
-        page_cache.clear()
-
-
-@sa_event.listens_for(Session, "after_flush")
-def _note_write(session, flush_context):
-    session.info["vernetzer.wrote"] = True
-
-
-@sa_event.listens_for(Session, "do_orm_execute")
-def _note_statement(state):
-    """Statements that write without a flush (bulk inserts, updates) count too."""
-    if state.is_insert or state.is_update or state.is_delete:
-        state.session.info["vernetzer.wrote"] = True
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _nothing_written(session):
-    session.info.pop("vernetzer.wrote", None)
 
 
 def register_input_rules(app) -> None:

@@ -26,8 +26,9 @@ from ..delivery import outbox
 from ..extensions import csrf, db
 from ..shared.districts import all_districts
 from ..shared.forms import ButtonForm, district_choices
+from ..shared.public_pages import public_page
 from ..shared.tokens import TokenError
-from ..shared.web import admin_required, attempt, client_ip, public_page, user_agent
+from ..shared.web import admin_required, attempt, client_ip, user_agent
 from . import consent, csv_io, mails
 from . import services as subscribers
 from .forms import (
