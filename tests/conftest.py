@@ -58,6 +58,14 @@ def wait_for_port(port: int, process, seconds: float) -> bool:
     return False
 
 
+def required(reason: str):
+    """Skip on a laptop without the tool or service; fail where CI asks for every tool
+    (``VERNETZER_REQUIRE_TOOLS``)."""
+    if os.environ.get("VERNETZER_REQUIRE_TOOLS"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def wait_for(condition, seconds: float, what: str) -> None:
     """Wait until ``condition()`` holds; fail naming ``what`` after ``seconds``."""
     deadline = time.monotonic() + seconds

@@ -1,24 +1,30 @@
 """The production files in deploy/: gunicorn started with the shipped configuration
 behind a (simulated) reverse proxy, the same for ``flask serve``, and the files no
-test can start here (systemd units, container, compose, proxies) checked for what
-they must say. (This machine has no container daemon and no access to an image
-registry, so the image is not built here.)"""
+test can start here (systemd units, container, compose) checked for what they must
+say; nginx and Caddy run as shipped in front of gunicorn. (This machine has no
+container daemon and no access to an image registry, so the image is not built
+here.)"""
 
 import configparser
+import http.client
 import json
+import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 import yaml
 
 from app import config
-from tests.conftest import ROOT, free_port, process_env
+from tests.conftest import ROOT, free_port, process_env, required, wait_for_port
 
 DEPLOY = ROOT / "deploy"
 PROXIED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
@@ -152,8 +158,143 @@ def test_the_container_copies_what_exists_and_runs_gunicorn():
     assert any("/healthz" in line for line in lines if line.startswith("HEALTHCHECK"))
 
 
-def test_the_proxies_replace_the_forwarded_headers():
-    nginx = (DEPLOY / "nginx" / "vernetzer.conf").read_text()
-    assert "proxy_set_header X-Forwarded-For $remote_addr;" in nginx
-    assert "proxy_set_header X-Forwarded-Proto $scheme;" in nginx
-    assert "reverse_proxy 127.0.0.1:8000" in (DEPLOY / "caddy" / "Caddyfile").read_text()
+SITE = "vernetzer.example.org"
+
+
+def certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``SITE``: the files of the certificate and key."""
+    from datetime import datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SITE)])
+    now = datetime.now(UTC)
+    issued = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+              .public_key(key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+              .add_extension(x509.SubjectAlternativeName([x509.DNSName(SITE)]), critical=False)
+              .sign(key, hashes.SHA256()))
+    cert, key_file = directory / "cert.pem", directory / "key.pem"
+    cert.write_bytes(issued.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key_file
+
+
+def shipped_with(path: Path, replacements: dict) -> str:
+    """The shipped file with this machine's paths and ports; each original must be
+    there (a changed file changes this test)."""
+    text = path.read_text()
+    for original, here in replacements.items():
+        assert original in text, (path, original)
+        text = text.replace(original, here)
+    return text
+
+
+def nginx(tmp_path, app_port, http_port, https_port, cert, key) -> list[str]:
+    """deploy/nginx/vernetzer.conf as the site of an nginx of its own (IPv4 only)."""
+    site = shipped_with(DEPLOY / "nginx" / "vernetzer.conf", {
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen 443 ssl": f"listen 127.0.0.1:{https_port} ssl",
+        f"/etc/letsencrypt/live/{SITE}/fullchain.pem": str(cert),
+        f"/etc/letsencrypt/live/{SITE}/privkey.pem": str(key),
+        "/srv/vernetzer/app/static/": f"{ROOT}/app/static/",
+        "127.0.0.1:8000": f"127.0.0.1:{app_port}"})
+    site = "\n".join(line for line in site.splitlines() if "[::]" not in line)
+    (tmp_path / "site.conf").write_text(site)
+    temp = " ".join(f"{kind}_temp_path {tmp_path / kind};"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(
+        f"daemon off; pid {tmp_path / 'nginx.pid'}; error_log stderr;"
+        + (" user root;" if os.geteuid() == 0 else "")
+        + f" events {{}} http {{ include /etc/nginx/mime.types; access_log off; {temp}"
+        f" include {tmp_path / 'site.conf'}; }}")
+    binary = proxy_binary("nginx", "nginx-light")
+    return [binary, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+
+
+def caddy(tmp_path, app_port, http_port, https_port, cert, key) -> list[str]:
+    """deploy/caddy/Caddyfile with this certificate, served by a Caddy of its own."""
+    site = shipped_with(DEPLOY / "caddy" / "Caddyfile", {
+        f"{SITE} {{": f"{SITE}:{https_port} {{\n\ttls {cert} {key}",
+        "/srv/vernetzer/app/static": f"{ROOT}/app/static",
+        "127.0.0.1:8000": f"127.0.0.1:{app_port}"})
+    (tmp_path / "Caddyfile").write_text(
+        f"{{\n\tadmin off\n\thttp_port {http_port}\n\thttps_port {https_port}\n"
+        f"\tstorage file_system {tmp_path / 'data'}\n\tskip_install_trust\n}}\n" + site)
+    binary = proxy_binary("caddy", "caddy")
+    return [binary, "run", "--adapter", "caddyfile", "--config", str(tmp_path / "Caddyfile")]
+
+
+def proxy_binary(name: str, package: str) -> str:
+    binary = shutil.which(name) or shutil.which(name, path="/usr/sbin")
+    if binary is None:
+        required(f"the proxy test needs {name} (apt-get install {package})")
+    return binary
+
+
+def through(port: int, path: str, headers: dict, cert: Path, https: bool = True):
+    """One request to ``SITE`` at 127.0.0.1:``port``: status, headers, body (bytes)."""
+    if https:
+        context = ssl.create_default_context(cafile=str(cert))
+
+        class ToLoopback(http.client.HTTPSConnection):
+            def connect(self):
+                self.sock = context.wrap_socket(
+                    socket.create_connection(("127.0.0.1", self.port), timeout=10),
+                    server_hostname=SITE)
+
+        connection = ToLoopback(SITE, port, context=context, timeout=10)
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path, headers={"Host": SITE, **headers})
+    answer = connection.getresponse()
+    body = answer.read()
+    connection.close()
+    return answer.status, dict(answer.headers), body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proxy", [nginx, caddy], ids=["nginx", "caddy"])
+def test_the_shipped_proxy_passes_the_client_and_https_on(live_database, smtp_server,
+                                                         tmp_path, proxy):
+    """nginx or Caddy, as deploy/ ships them (TLS from a certificate of the test), in
+    front of gunicorn: the app sees the client's own address (not the one the client
+    wrote into X-Forwarded-For) and https, plain http is sent to https once, and the
+    static files come from disk."""
+    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    env = process_env(live_database, smtp_server.port, TRUSTED_PROXIES=1, FORCE_HTTPS="true")
+    env.update(VERNETZER_BIND=f"127.0.0.1:{app_port}", WEB_CONCURRENCY="1")
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    cert, key = certificate(tmp_path)
+    command = proxy(tmp_path, app_port, http_port, https_port, cert, key)
+    server = started([gunicorn, "-c", str(DEPLOY / "gunicorn.conf.py")], env, app_port)
+    front = subprocess.Popen(command, env={**os.environ, "HOME": str(tmp_path),
+                                           "XDG_DATA_HOME": str(tmp_path / "data"),
+                                           "XDG_CONFIG_HOME": str(tmp_path / "config")},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        if not wait_for_port(https_port, front, 30):
+            raise AssertionError(front.stderr.read().decode() if front.poll() is not None
+                                 else "the proxy did not start")
+        status, _headers, body = through(https_port, "/healthz", {
+            "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "http"}, cert)
+        seen = json.loads(body)
+        assert (seen["client"], seen["scheme"]) == ("127.0.0.1", "https")
+        status, headers, body = through(https_port, "/", {}, cert)
+        assert status == 200 and "Strict-Transport-Security" in headers
+        status, _headers, body = through(https_port, "/static/style.css", {}, cert)
+        assert status == 200 and body == (ROOT / "app" / "static" / "style.css").read_bytes()
+        status, headers, _body = through(http_port, "/treffen", {}, cert, https=False)
+        assert status in (301, 308)
+        assert headers["Location"].startswith(f"https://{SITE}")
+        assert headers["Location"].endswith("/treffen")
+    finally:
+        front.terminate()
+        front.wait(15)
+        stop(server)

@@ -26,6 +26,7 @@ from tests.conftest import (
     free_port,
     output_of,
     process_env,
+    required,
     start_flask,
     wait_for,
     wait_for_port,
@@ -33,13 +34,6 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.slow
 REDIS = "redis://127.0.0.1:6379/15"
-
-
-def required(reason: str):
-    """Skip on a laptop without the service; fail where CI asks for every tool."""
-    if os.environ.get("VERNETZER_REQUIRE_TOOLS"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def postgresql_cluster() -> list[str]:
