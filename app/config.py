@@ -7,6 +7,7 @@ a bad value stops the start with one line naming the setting, instead of failing
 on first use. The same checks are the core of a later ``doctor`` command.
 """
 
+import ipaddress
 import os
 import re
 from datetime import time
@@ -82,6 +83,10 @@ DEFAULTS = {
     "DKIM_SELECTOR": None,
     "DKIM_DOMAIN": None,
     "DKIM_PRIVATE_KEY": None,
+    # The DNS server doctor asks for the DKIM record ("192.0.2.53" or "[2001:db8::53]:5353"),
+    # say the domain's own, to see a new record before resolvers' caches do; empty: the
+    # system's resolver.
+    "DKIM_DNS_SERVER": None,
     # Meetings: default weekday (Monday is 0), time, and how many meetings pass before
     # a district may host again.
     "MEETING_WEEKDAY": 1,
@@ -195,6 +200,26 @@ def _origins(config, name: str) -> None:
     config[name] = " ".join(origin.rstrip("/") for origin in value.split())
 
 
+def _dns_server(value: str) -> tuple[str, int]:
+    """``address`` or ``address:port`` (an IPv6 address in brackets) as (address, port)."""
+    address, port = value, "53"
+    if value.startswith("["):
+        address, closed, rest = value[1:].partition("]")
+        address = address if closed else value
+        port = rest.removeprefix(":") or port
+    elif value.count(":") == 1:
+        address, port = value.split(":")
+    try:
+        ipaddress.ip_address(address)
+        number = int(port)
+    except ValueError:
+        number = 0
+    if not 0 < number < 65536:
+        raise SettingsError("DKIM_DNS_SERVER", f"{value!r} is not an IP address with an optional "
+                                               "port, such as 192.0.2.53 or 192.0.2.53:5353")
+    return address, number
+
+
 def check(config) -> None:
     """Convert and check every setting in ``config`` (a Flask config), in place."""
     if not config.get("SECRET_KEY"):
@@ -275,6 +300,8 @@ def check(config) -> None:
                                         "FLASK_DKIM_DOMAIN and FLASK_DKIM_PRIVATE_KEY")
     if config["DKIM_PRIVATE_KEY"] and "PRIVATE KEY-----" not in config["DKIM_PRIVATE_KEY"]:
         raise SettingsError("DKIM_PRIVATE_KEY", "is not a PEM private key")
+    if config["DKIM_DNS_SERVER"]:
+        config["DKIM_DNS_SERVER"] = _dns_server(str(config["DKIM_DNS_SERVER"]))
     try:
         districts.load(config["DISTRICTS_FILE"])
     except ValueError as error:

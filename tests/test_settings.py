@@ -31,6 +31,9 @@ def settings(**values) -> dict:
     ("MEETING_START", "6 pm", "not a time"),
     ("MEETING_WEEKDAY", 7, "is not a whole number between 0 and 6"),
     ("DKIM_DOMAIN", None, "DKIM needs"),
+    ("DKIM_DNS_SERVER", "dns.example", "is not an IP address"),
+    ("DKIM_DNS_SERVER", "192.0.2.53:0", "is not an IP address"),
+    ("DKIM_DNS_SERVER", "[2001:db8::53", "is not an IP address"),
     ("DISTRICTS_FILE", "/nowhere/districts.csv", "cannot read the districts"),
     ("SQLALCHEMY_DATABASE_URI", "postgres on the other machine", "not a database address"),
 ])

@@ -13,6 +13,7 @@ import hashlib
 import time
 from functools import lru_cache
 
+import dns.resolver
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from dkim import fold, hash_headers, rfc822_parse
@@ -67,15 +68,23 @@ def dns_record() -> str:
 
 
 def published_key() -> str | None:
-    """The p= of the key published in DNS for the configured selector (dkimpy's
-    lookup, as a verifier does it); None when there is none."""
-    from dkim.dnsplug import get_txt
-
+    """The p= of the key published in DNS for the configured selector, asked of
+    ``DKIM_DNS_SERVER`` or the system's resolver; None when there is none.
+    dnspython's errors (no answer in time, a server failure) are raised."""
     config = current_app.config
     name = f"{config['DKIM_SELECTOR']}._domainkey.{config['DKIM_DOMAIN']}."
-    record = get_txt(name.encode(), timeout=5)
-    if not record:
+    server = config["DKIM_DNS_SERVER"]
+    resolver = dns.resolver.Resolver(configure=server is None)
+    if server is not None:
+        resolver.nameservers, resolver.port = [server[0]], server[1]
+    try:
+        answer = resolver.resolve(name, "TXT", lifetime=5)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return None
-    tags = dict(part.strip().split("=", 1) for part in record.decode().split(";")
-                if "=" in part)
-    return tags.get("p", "").replace(" ", "")
+    for record in answer:
+        tags = dict(part.strip().split("=", 1)
+                    for part in b"".join(record.strings).decode(errors="replace").split(";")
+                    if "=" in part)
+        if "p" in tags:
+            return tags["p"].replace(" ", "")
+    return None

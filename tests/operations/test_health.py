@@ -1,7 +1,9 @@
 """``/healthz`` and ``flask doctor``, as a monitor and an installing volunteer use them."""
 
 import secrets
+import shutil
 import socket
+import subprocess
 
 import dkim
 import pytest
@@ -10,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import create_app
 from app.delivery import signing
-from tests.conftest import CommandLine, base_config, free_port, worker_sends
+from tests.conftest import CommandLine, base_config, free_port, required, worker_sends
 
 READY = {"SECRET_KEY": secrets.token_hex(32), "BASE_URL": "https://vernetzer.example",
          "TRUSTED_PROXIES": 1, "MAIL_DEFAULT_SENDER": "Vernetzer <info@vernetzer.example>",
@@ -123,3 +125,81 @@ def test_the_dkim_record_doctor_asks_for_verifies_a_signed_mail(app):
         signed = signing.sign(b"From: a@vernetzer.example\r\nTo: b@example.org\r\n"
                               b"Subject: Test\r\n\r\nHallo\r\n")
     assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record.encode())
+
+
+def private_key() -> str:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+
+
+@pytest.fixture
+def dns_server(tmp_path):
+    """``dns_server(records)``: Debian's dnsmasq on a port of its own, answering the TXT
+    records given (name -> text) and no other name of their domains; returns its
+    address for DKIM_DNS_SERVER."""
+    binary = shutil.which("dnsmasq") or shutil.which("dnsmasq", path="/usr/sbin")
+    if binary is None:
+        required("the DNS test needs dnsmasq (apt-get install dnsmasq-base)")
+    servers = []
+
+    def serve(records: dict[str, str]) -> str:
+        port = free_port()
+        # A TXT record carries its text in strings of at most 255 octets (a comma
+        # separates them here; the records hold none).
+        texts = [f"--txt-record={name}," + ",".join(text[i:i + 250]
+                                                    for i in range(0, len(text), 250))
+                 for name, text in records.items()]
+        # Other names in those domains do not exist (NXDOMAIN), as a real server says.
+        texts += sorted({"--local=/" + ".".join(name.split(".")[-2:]) + "/" for name in records})
+        server = subprocess.Popen(
+            [binary, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+             "--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1",
+             f"--port={port}", "--user=nobody", "--group=nogroup", "--pid-file=", *texts],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        servers.append(server)
+        import dns.resolver
+
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port = ["127.0.0.1"], port
+        for _ in range(100):  # until it answers
+            try:
+                resolver.resolve(next(iter(records)), "TXT", lifetime=0.2)
+                return f"127.0.0.1:{port}"
+            except Exception:
+                if server.poll() is not None:
+                    raise AssertionError(server.stdout.read().decode()) from None
+        raise AssertionError("dnsmasq did not answer")
+
+    yield serve
+    for server in servers:
+        server.terminate()
+        server.wait(10)
+
+
+def test_doctor_compares_the_dkim_key_with_the_one_in_dns(install, dns_server):
+    """Asked of a real DNS server: the published key matches, is another one, or is
+    missing; each with what to publish."""
+    key, other = private_key(), private_key()
+    dkim_settings = {"DKIM_SELECTOR": "mail", "DKIM_DOMAIN": "vernetzer.example",
+                     "DKIM_PRIVATE_KEY": key}
+    app, _runner = install(**dkim_settings)
+    with app.app_context():
+        record = signing.dns_record()
+    server = dns_server({"mail._domainkey.vernetzer.example": record,
+                         "alt._domainkey.vernetzer.example": record.replace(
+                             record.split("p=")[1], "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A")})
+    def doctor(**settings):
+        return install(**{**dkim_settings, "DKIM_DNS_SERVER": server, **settings})
+
+    result = doctor()[1].invoke(args=["doctor"])
+    assert lines(result)["DKIM"] == "ok" and "matches" in result.output
+    app, runner = doctor(DKIM_PRIVATE_KEY=other)
+    result = runner.invoke(args=["doctor"])
+    assert lines(result)["DKIM"] == "FAIL" and "another one" in result.output
+    with app.app_context():
+        assert signing.dns_record() in result.output  # what to publish instead
+    assert lines(doctor(DKIM_SELECTOR="alt")[1].invoke(args=["doctor"]))["DKIM"] == "FAIL"
+    result = doctor(DKIM_SELECTOR="neu")[1].invoke(args=["doctor"])
+    assert lines(result)["DKIM"] == "FAIL" and "no key in DNS" in result.output
+    assert result.exit_code != 0
