@@ -15,6 +15,8 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from limits import parse as parse_rate
 from limits.storage import storage_from_string
 
@@ -83,6 +85,9 @@ DEFAULTS = {
     "DKIM_SELECTOR": None,
     "DKIM_DOMAIN": None,
     "DKIM_PRIVATE_KEY": None,
+    # Optional: a second signature with an Ed25519 key (RFC 8463), beside the RSA one.
+    "DKIM_ED25519_SELECTOR": None,
+    "DKIM_ED25519_PRIVATE_KEY": None,
     # The DNS server doctor asks for the DKIM record ("192.0.2.53" or "[2001:db8::53]:5353"),
     # say the domain's own, to see a new record before resolvers' caches do; empty: the
     # system's resolver.
@@ -200,6 +205,31 @@ def _origins(config, name: str) -> None:
     config[name] = " ".join(origin.rstrip("/") for origin in value.split())
 
 
+def _ed25519(config) -> None:
+    """The Ed25519 signature is a second one, beside the RSA one: it needs DKIM set up,
+    a selector of its own and an Ed25519 key."""
+    settings = ("DKIM_ED25519_SELECTOR", "DKIM_ED25519_PRIVATE_KEY")
+    if not any(config[name] for name in settings):
+        return
+    missing = [name for name in ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY", *settings)
+               if not config[name]]
+    if missing:
+        raise SettingsError(missing[0], "is not set: the Ed25519 signature goes beside the RSA "
+                                        "one (FLASK_DKIM_SELECTOR, _DOMAIN, _PRIVATE_KEY) and "
+                                        "needs FLASK_DKIM_ED25519_SELECTOR and _PRIVATE_KEY")
+    if config["DKIM_ED25519_SELECTOR"] == config["DKIM_SELECTOR"]:
+        raise SettingsError("DKIM_ED25519_SELECTOR", "must differ from FLASK_DKIM_SELECTOR: "
+                                                     "each key has its own DNS record")
+    try:
+        key = serialization.load_pem_private_key(
+            str(config["DKIM_ED25519_PRIVATE_KEY"]).encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise SettingsError("DKIM_ED25519_PRIVATE_KEY", "is not an Ed25519 private key in PEM "
+                                                        "(openssl genpkey -algorithm ed25519)")
+
+
 def _dns_server(value: str) -> tuple[str, int]:
     """``address`` or ``address:port`` (an IPv6 address in brackets) as (address, port)."""
     address, port = value, "53"
@@ -300,6 +330,7 @@ def check(config) -> None:
                                         "FLASK_DKIM_DOMAIN and FLASK_DKIM_PRIVATE_KEY")
     if config["DKIM_PRIVATE_KEY"] and "PRIVATE KEY-----" not in config["DKIM_PRIVATE_KEY"]:
         raise SettingsError("DKIM_PRIVATE_KEY", "is not a PEM private key")
+    _ed25519(config)
     if config["DKIM_DNS_SERVER"]:
         config["DKIM_DNS_SERVER"] = _dns_server(str(config["DKIM_DNS_SERVER"]))
     try:

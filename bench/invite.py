@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark: invite N subscribers through the whole pipeline, against bare smtplib.
 
-    .venv/bin/python bench/invite.py [--count 10000] [--postgres URL] [--dkim]
+    .venv/bin/python bench/invite.py [--count 10000] [--postgres URL] [--dkim [--ed25519]]
     .venv/bin/python bench/invite.py --latency [--postgres URL]
 
 Both sides send into Postfix's smtp-sink (a C SMTP server that is not the
 bottleneck). Each pipeline run creates a fresh database with the subscribers and an
 announced meeting, starts its worker processes together and times them until every
 mail is sent: the invitation job queues one mailing (one ``INSERT … SELECT``), then
-the worker's senders render, sign (``--dkim``) and send each row over their SMTP
-connections and record each result. The limit sends the very same message bytes,
-rendered beforehand, with bare smtplib over one connection. Printed: mails per
-second of both and their ratio, each worker's peak memory, and the bytes the outbox
-adds per 1,000 mails.
+the worker's senders render, sign (``--dkim``: RSA; ``--ed25519``: also Ed25519) and
+send each row over their SMTP connections and record each result. The limit sends
+the very same message bytes, rendered beforehand, with bare smtplib over one
+connection. Printed: mails per second of both and their ratio, each worker's peak
+memory, and the bytes the outbox adds per 1,000 mails.
 
 ``--latency``: the sink (aiosmtpd) takes 20 ms per message, like a real relay; the
 pipeline uses ``MAIL_CONNECTIONS`` (32) connections, bare smtplib one.
@@ -107,24 +107,24 @@ def setup(count: int, database: str) -> None:
         db.session.commit()
 
 
-DKIM_KEY = ROOT / "bench" / ".cache" / "dkim.pem"
-
-
-def dkim_key() -> str:
-    """A 2048-bit RSA key for the DKIM runs, made once."""
-    if not DKIM_KEY.exists():
+def dkim_key(kind: str) -> str:
+    """A key for the DKIM runs ("rsa": 2048 bits, or "ed25519"), made once."""
+    path = ROOT / "bench" / ".cache" / f"dkim-{kind}.pem"
+    if not path.exists():
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-        DKIM_KEY.parent.mkdir(parents=True, exist_ok=True)
-        DKIM_KEY.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                             .private_bytes(serialization.Encoding.PEM,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
-    return DKIM_KEY.read_text()
+        key = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
+               if kind == "rsa" else ed25519.Ed25519PrivateKey.generate())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return path.read_text()
 
 
-def make_app(database: str, port: int, *, dkim: bool = False, connections: int = 1):
+def make_app(database: str, port: int, *, dkim: bool = False, ed25519: bool = False,
+             connections: int = 1):
     from app import create_app
 
     settings = {"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": database,
@@ -132,7 +132,10 @@ def make_app(database: str, port: int, *, dkim: bool = False, connections: int =
                 "MAIL_CONNECTIONS": connections, "MAIL_TIMEOUT": 60}
     if dkim:
         settings.update(DKIM_SELECTOR="bench", DKIM_DOMAIN="vernetzer.example",
-                        DKIM_PRIVATE_KEY=dkim_key())
+                        DKIM_PRIVATE_KEY=dkim_key("rsa"))
+    if dkim and ed25519:
+        settings.update(DKIM_ED25519_SELECTOR="bench-ed", DKIM_ED25519_PRIVATE_KEY=dkim_key(
+            "ed25519"))
     return create_app(settings)
 
 
@@ -155,7 +158,7 @@ def outbox_bytes(database: str) -> int:
     return int(size or 0)
 
 
-def work(database: str, port: int, dkim: bool, connections: int) -> dict:
+def work(database: str, port: int, dkim: bool, ed25519: bool, connections: int) -> dict:
     """One worker process: the invitation job, then the senders until the outbox is
     empty. Waits for "go" on standard input, so that all start together."""
     import threading
@@ -164,7 +167,7 @@ def work(database: str, port: int, dkim: bool, connections: int) -> dict:
     from app.extensions import db
     from jobs.delivery import queue_meeting_mails
 
-    app = make_app(database, port, dkim=dkim, connections=connections)
+    app = make_app(database, port, dkim=dkim, ed25519=ed25519, connections=connections)
     with app.app_context():
         db.session.execute(db.text("SELECT 1"))  # connect before the clock starts
         db.session.rollback()
@@ -198,13 +201,14 @@ def work(database: str, port: int, dkim: bool, connections: int) -> dict:
 
 
 def run_pipeline(count: int, workers: int, database: str, port: int, *, dkim: bool = False,
-                 connections: int = 1) -> dict:
+                 ed25519: bool = False, connections: int = 1) -> dict:
     """Set up, then time ``workers`` worker processes from "go" until all is sent."""
     subprocess.run([sys.executable, __file__, "--setup", str(count), "--database", database],
                    cwd=ROOT, check=True, capture_output=True)
     before = outbox_bytes(database)
     command = [sys.executable, __file__, "--work", "--database", database, "--port", str(port),
-               "--connections", str(connections)] + (["--dkim"] if dkim else [])
+               "--connections", str(connections)] + (["--dkim"] if dkim else []) + (
+                   ["--ed25519"] if ed25519 else [])
     processes = [subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
                  for _ in range(workers)]
@@ -333,6 +337,8 @@ def main() -> None:
                              "is created and dropped there "
                              "(e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
     parser.add_argument("--dkim", action="store_true", help="also run every case with DKIM")
+    parser.add_argument("--ed25519", action="store_true",
+                        help="with --dkim: an Ed25519 signature beside the RSA one")
     parser.add_argument("--latency", action="store_true",
                         help="a sink taking 20 ms per message; many connections")
     parser.add_argument("--connections", type=int, default=None,
@@ -348,7 +354,8 @@ def main() -> None:
         setup(args.setup, args.database)
         return
     if args.work:
-        print(json.dumps(work(args.database, args.port, args.dkim, args.connections)))
+        print(json.dumps(work(args.database, args.port, args.dkim, args.ed25519,
+                              args.connections)))
         return
     if args.latency:
         latency(args)
@@ -363,16 +370,17 @@ def main() -> None:
                 return f"sqlite:///{Path(workdir) / name}.sqlite3"
 
             for dkim in (False, True) if args.dkim else (False,):
-                signed = ", DKIM" if dkim else ""
+                signed = (", DKIM" + " RSA+Ed25519" * args.ed25519) if dkim else ""
                 runs.append((f"SQLite, 1 worker{signed}", run_pipeline(
                     args.count, 1, database(f"one{dkim}"), port, dkim=dkim,
-                    connections=args.connections)))
+                    ed25519=args.ed25519, connections=args.connections)))
                 if args.postgres:
                     for workers in (1, 2):
                         with fresh_postgres(args.postgres) as url:
                             runs.append((f"PostgreSQL, {workers} worker"
                                          f"{'s' * (workers > 1)}{signed}",
                                          run_pipeline(args.count, workers, url, port, dkim=dkim,
+                                                      ed25519=args.ed25519,
                                                       connections=args.connections)))
             limit = bare_smtplib(rendered(database("oneFalse"), port), port)
     finally:

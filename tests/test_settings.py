@@ -6,10 +6,17 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import create_app
 from app.config import SettingsError
 from tests.conftest import ROOT, process_env
+
+RSA_DKIM = {"DKIM_SELECTOR": "vz2026", "DKIM_DOMAIN": "vernetzer.example",
+            "DKIM_PRIVATE_KEY": rsa.generate_private_key(65537, 2048).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()).decode()}
 
 
 def settings(**values) -> dict:
@@ -65,3 +72,21 @@ def test_the_command_line_says_it_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "FLASK_CONFIRM_MAILS_PER_IP: 'zehn pro Stunde' is not a rate such as 10/hour")
+
+
+@pytest.mark.parametrize(("values", "name", "problem"), [
+    ({"DKIM_ED25519_SELECTOR": "ed"}, "DKIM_SELECTOR", "beside the RSA one"),
+    ({"DKIM_ED25519_PRIVATE_KEY": "x"}, "DKIM_SELECTOR", "beside the RSA one"),
+    ({**RSA_DKIM, "DKIM_ED25519_SELECTOR": "ed"}, "DKIM_ED25519_PRIVATE_KEY", "is not set"),
+    ({**RSA_DKIM, "DKIM_ED25519_SELECTOR": "ed", "DKIM_ED25519_PRIVATE_KEY": "-----BEGIN "
+      "PRIVATE KEY-----\nnonsense\n-----END PRIVATE KEY-----"}, "DKIM_ED25519_PRIVATE_KEY",
+     "is not an Ed25519 private key"),
+    ({**RSA_DKIM, "DKIM_ED25519_SELECTOR": "ed", "DKIM_ED25519_PRIVATE_KEY":
+      RSA_DKIM["DKIM_PRIVATE_KEY"]}, "DKIM_ED25519_PRIVATE_KEY", "is not an Ed25519"),
+    ({**RSA_DKIM, "DKIM_ED25519_SELECTOR": "vz2026", "DKIM_ED25519_PRIVATE_KEY": "x"},
+     "DKIM_ED25519_SELECTOR", "must differ"),
+])
+def test_a_bad_ed25519_setting_stops_the_start_naming_it(values, name, problem):
+    with pytest.raises(SettingsError) as stop:
+        create_app(settings(**values))
+    assert str(stop.value).startswith(f"FLASK_{name}: ") and problem in str(stop.value)

@@ -138,17 +138,19 @@ def _dkim() -> Check:
     if not signing.enabled():
         return Check("DKIM", WARN, "mail is not signed (FLASK_DKIM_SELECTOR, _DOMAIN, "
                      "_PRIVATE_KEY); big providers may file unsigned list mail as spam")
-    expected = signing.dns_record()
-    try:
-        published = signing.published_key()
-    except Exception as error:
-        return Check("DKIM", WARN, f"could not look up the key in DNS ({error}); it must read: "
-                     f"{expected}")
-    if published is None:
-        return Check("DKIM", FAIL, f"no key in DNS; publish this TXT record: {expected}")
-    if published != expected.split("p=", 1)[1]:
-        return Check("DKIM", FAIL, f"the key in DNS is another one; publish: {expected}")
-    return Check("DKIM", OK, "the key in DNS matches")
+    domain = current_app.config["DKIM_DOMAIN"]
+    for selector, expected in signing.dns_records().items():
+        name = f"{selector}._domainkey.{domain}"
+        try:
+            published = signing.published_key(selector)
+        except Exception as error:
+            return Check("DKIM", WARN, f"could not look up {name} in DNS ({error}); it must "
+                         f"read: {expected}")
+        if published is None:
+            return Check("DKIM", FAIL, f"no key at {name}; publish this TXT record: {expected}")
+        if published != expected.split("p=", 1)[1]:
+            return Check("DKIM", FAIL, f"the key at {name} is another one; publish: {expected}")
+    return Check("DKIM", OK, "the keys in DNS match")
 
 
 def _senders() -> Check:

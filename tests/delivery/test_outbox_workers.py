@@ -4,11 +4,14 @@ import base64
 import re
 import subprocess
 from datetime import timedelta
+from email import message_from_bytes
 
 import dkim
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from app.delivery import outbox, sender
+from app.delivery import outbox, sender, signing
 from app.delivery.models import OutboxMessage, WorkerHeartbeat
 from app.extensions import db
 from app.shared.database import utcnow
@@ -99,6 +102,39 @@ def test_dkim_signature_covers_the_list_headers_and_verifies(app, mailbox, tmp_p
     tampered = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
                            b"List-Unsubscribe-Post: nothing")
     assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_an_ed25519_signature_goes_beside_the_rsa_one_and_both_verify(app, mailbox):
+    """RFC 8463: a second DKIM-Signature made with Ed25519; dkimpy (with PyNaCl)
+    verifies each against the record ``dns_records`` gives for its selector."""
+    pem = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    app.config.update(
+        DKIM_SELECTOR="rsa2026", DKIM_DOMAIN="vernetzer.example",
+        DKIM_PRIVATE_KEY=rsa.generate_private_key(65537, 2048).private_bytes(
+            serialization.Encoding.PEM, *pem).decode(),
+        DKIM_ED25519_SELECTOR="ed2026",
+        DKIM_ED25519_PRIVATE_KEY=ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, *pem).decode())
+    queue(app, 1)
+    with app.app_context():
+        sender.drain()
+        records = {f"{selector}._domainkey.vernetzer.example.".encode(): record.encode()
+                   for selector, record in signing.dns_records().items()}
+    raw = mailbox.messages[0][3]
+    signatures = [value for name, value in message_from_bytes(raw).items()
+                  if name == "DKIM-Signature"]
+    assert ["a=rsa-sha256" in s for s in signatures] == [True, False]
+    assert ["a=ed25519-sha256" in s for s in signatures] == [False, True]
+    assert "k=ed25519" in records[b"ed2026._domainkey.vernetzer.example."].decode()
+
+    def dns(name, timeout=5):
+        return records.get(name)
+
+    for index in (0, 1):
+        assert dkim.DKIM(raw).verify(idx=index, dnsfunc=dns), index
+        tampered = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+                               b"List-Unsubscribe-Post: nothing")
+        assert not dkim.DKIM(tampered).verify(idx=index, dnsfunc=dns), index
 
 
 def test_outbox_status_on_the_command_line(app, runner, mailbox):

@@ -8,7 +8,7 @@ import subprocess
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from app import create_app
 from app.delivery import signing
@@ -121,7 +121,7 @@ def test_the_dkim_record_doctor_asks_for_verifies_a_signed_mail(app):
     app.config.update(DKIM_SELECTOR="mail", DKIM_DOMAIN="vernetzer.example",
                       DKIM_PRIVATE_KEY=key)
     with app.app_context():
-        record = signing.dns_record()
+        record = signing.dns_records()["mail"]
         signed = signing.sign(b"From: a@vernetzer.example\r\nTo: b@example.org\r\n"
                               b"Subject: Test\r\n\r\nHallo\r\n")
     assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: record.encode())
@@ -177,29 +177,35 @@ def dns_server(tmp_path):
         server.wait(10)
 
 
-def test_doctor_compares_the_dkim_key_with_the_one_in_dns(install, dns_server):
-    """Asked of a real DNS server: the published key matches, is another one, or is
-    missing; each with what to publish."""
-    key, other = private_key(), private_key()
+def test_doctor_compares_the_dkim_keys_with_those_in_dns(install, dns_server):
+    """Asked of a real DNS server: each published key (RSA, and Ed25519 beside it)
+    matches, is another one, or is missing; each with what to publish."""
     dkim_settings = {"DKIM_SELECTOR": "mail", "DKIM_DOMAIN": "vernetzer.example",
-                     "DKIM_PRIVATE_KEY": key}
+                     "DKIM_PRIVATE_KEY": private_key(), "DKIM_ED25519_SELECTOR": "ed",
+                     "DKIM_ED25519_PRIVATE_KEY": ed25519.Ed25519PrivateKey.generate()
+                     .private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()}
     app, _runner = install(**dkim_settings)
     with app.app_context():
-        record = signing.dns_record()
-    server = dns_server({"mail._domainkey.vernetzer.example": record,
-                         "alt._domainkey.vernetzer.example": record.replace(
-                             record.split("p=")[1], "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A")})
+        records = signing.dns_records()
+    wrong = records["mail"].replace(records["mail"].split("p=")[1],
+                                    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A")
+    server = dns_server({"mail._domainkey.vernetzer.example": records["mail"],
+                         "ed._domainkey.vernetzer.example": records["ed"],
+                         "alt._domainkey.vernetzer.example": wrong})
+
     def doctor(**settings):
         return install(**{**dkim_settings, "DKIM_DNS_SERVER": server, **settings})
 
     result = doctor()[1].invoke(args=["doctor"])
-    assert lines(result)["DKIM"] == "ok" and "matches" in result.output
-    app, runner = doctor(DKIM_PRIVATE_KEY=other)
+    assert lines(result)["DKIM"] == "ok" and "match" in result.output
+    app, runner = doctor(DKIM_PRIVATE_KEY=private_key())
     result = runner.invoke(args=["doctor"])
     assert lines(result)["DKIM"] == "FAIL" and "another one" in result.output
     with app.app_context():
-        assert signing.dns_record() in result.output  # what to publish instead
+        assert signing.dns_records()["mail"] in result.output  # what to publish instead
     assert lines(doctor(DKIM_SELECTOR="alt")[1].invoke(args=["doctor"]))["DKIM"] == "FAIL"
-    result = doctor(DKIM_SELECTOR="neu")[1].invoke(args=["doctor"])
-    assert lines(result)["DKIM"] == "FAIL" and "no key in DNS" in result.output
-    assert result.exit_code != 0
+    result = doctor(DKIM_ED25519_SELECTOR="neu")[1].invoke(args=["doctor"])
+    assert lines(result)["DKIM"] == "FAIL" and "no key at neu._domainkey" in result.output
+    assert "k=ed25519" in result.output and result.exit_code != 0
