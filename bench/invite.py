@@ -388,11 +388,11 @@ def main() -> None:
         sink.wait()
     limit_rate = limit["count"] / limit["seconds"]
     print(f"mails per run: {limit['count']}")
-    print(f"{'bare smtplib (the limit)':<34} {limit_rate:6.0f} mails/s  "
+    print(f"{'bare smtplib (the limit)':<50} {limit_rate:6.0f} mails/s  "
           f"({limit['seconds']:.1f} s)")
     for name, run in runs:
         rate = run["sent"] / run["seconds"]
-        print(f"{'pipeline, ' + name:<34} {rate:6.0f} mails/s  ({run['seconds']:.1f} s, of "
+        print(f"{'pipeline, ' + name:<50} {rate:6.0f} mails/s  ({run['seconds']:.1f} s, of "
               f"which queueing {run['queue_seconds']:.2f} s)  ratio {rate / limit_rate:.2f}  "
               f"peak {run['peak_mib']} MiB  outbox {run['bytes_per_1000'] / 1024:.0f} KiB "
               f"per 1,000 mails")
