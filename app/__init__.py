@@ -90,7 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     seconds = app.config["PAGE_CACHE_SECONDS"]
     page_cache.init_app(app, config={"CACHE_TYPE": "SimpleCache" if seconds else "NullCache",
-                                     "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": seconds})
+                                     "CACHE_THRESHOLD": 500, "CACHE_DEFAULT_TIMEOUT": seconds})
     app.wsgi_app = PublicPages(app, app.wsgi_app)
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take client address and scheme from its headers.

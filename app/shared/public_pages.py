@@ -58,12 +58,12 @@ class PublicPages:
             return self.wsgi_app(environ, start_response)
         # Everything the answer depends on: the page, the language, and the validators
         # of a conditional GET (a calendar app polling the feed gets its 304 kept).
-        key = "\n".join((environ["wsgi.url_scheme"], environ.get("PATH_INFO", ""),
+        key = "\n".join(("public", environ["wsgi.url_scheme"], environ.get("PATH_INFO", ""),
                          environ.get("QUERY_STRING", ""), cookies.get("lang", ""),
                          environ.get("HTTP_ACCEPT_LANGUAGE", ""),
                          environ.get("HTTP_IF_NONE_MATCH", ""),
                          environ.get("HTTP_IF_MODIFIED_SINCE", "")))
-        stored = self.store.get("public\n" + key)
+        stored = self.store.get(key)
         if stored is not None:
             status, headers, data = stored
             start_response(status, list(headers))
@@ -88,7 +88,7 @@ class PublicPages:
         status, headers = answer["status"], answer["headers"]
         if status[:4] in ("200 ", "304 ") and not any(
                 name.lower() == "set-cookie" for name, _value in headers):
-            self.store.set("public\n" + key, (status, headers, data))
+            self.store.set(key, (status, headers, data))
         return [data]
 
 
