@@ -48,14 +48,14 @@ def sign(message: bytes) -> bytes:
     body_hash = base64.b64encode(hashlib.sha256(RELAXED.canonicalize_body(body)).digest())
     headers = RELAXED.canonicalize_headers(headers)
     rsa_key = _private_key(config["DKIM_PRIVATE_KEY"])
-    fields = _signature(headers, body_hash, b"rsa-sha256", config["DKIM_SELECTOR"],
-                        lambda digest: rsa_key.sign(digest, padding.PKCS1v15(),
-                                                    utils.Prehashed(hashes.SHA256())))
+    signatures = _signature(headers, body_hash, b"rsa-sha256", config["DKIM_SELECTOR"],
+                            lambda digest: rsa_key.sign(digest, padding.PKCS1v15(),
+                                                        utils.Prehashed(hashes.SHA256())))
     if config["DKIM_ED25519_SELECTOR"]:
         ed25519_key = _private_key(config["DKIM_ED25519_PRIVATE_KEY"])
-        fields += _signature(headers, body_hash, b"ed25519-sha256",
-                             config["DKIM_ED25519_SELECTOR"], ed25519_key.sign)
-    return fields + message
+        signatures += _signature(headers, body_hash, b"ed25519-sha256",
+                                 config["DKIM_ED25519_SELECTOR"], ed25519_key.sign)
+    return signatures + message
 
 
 def _signature(headers, body_hash: bytes, algorithm: bytes, selector: str, sign_digest) -> bytes:
