@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from limits import parse as parse_rate
 from limits.storage import storage_from_string
 
@@ -220,14 +220,18 @@ def _ed25519(config) -> None:
     if config["DKIM_ED25519_SELECTOR"] == config["DKIM_SELECTOR"]:
         raise SettingsError("DKIM_ED25519_SELECTOR", "must differ from FLASK_DKIM_SELECTOR: "
                                                      "each key has its own DNS record")
+    _key(config, "DKIM_ED25519_PRIVATE_KEY", ed25519.Ed25519PrivateKey,
+         "an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)")
+
+
+def _key(config, name: str, kind: type, what: str) -> None:
+    """The setting ``name`` must be a PEM private key of ``kind`` (``what``, for people)."""
     try:
-        key = serialization.load_pem_private_key(
-            str(config["DKIM_ED25519_PRIVATE_KEY"]).encode(), password=None)
+        key = serialization.load_pem_private_key(str(config[name]).encode(), password=None)
     except (ValueError, TypeError):
         key = None
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise SettingsError("DKIM_ED25519_PRIVATE_KEY", "is not an Ed25519 private key in PEM "
-                                                        "(openssl genpkey -algorithm ed25519)")
+    if not isinstance(key, kind):
+        raise SettingsError(name, f"is not {what}")
 
 
 def _dns_server(value: str) -> tuple[str, int]:
@@ -328,8 +332,9 @@ def check(config) -> None:
     if missing and len(missing) < len(dkim):
         raise SettingsError(missing[0], "is not set: DKIM needs FLASK_DKIM_SELECTOR, "
                                         "FLASK_DKIM_DOMAIN and FLASK_DKIM_PRIVATE_KEY")
-    if config["DKIM_PRIVATE_KEY"] and "PRIVATE KEY-----" not in config["DKIM_PRIVATE_KEY"]:
-        raise SettingsError("DKIM_PRIVATE_KEY", "is not a PEM private key")
+    if config["DKIM_PRIVATE_KEY"]:
+        _key(config, "DKIM_PRIVATE_KEY", rsa.RSAPrivateKey,
+             "an RSA private key in PEM (openssl genrsa 2048)")
     _ed25519(config)
     if config["DKIM_DNS_SERVER"]:
         config["DKIM_DNS_SERVER"] = _dns_server(str(config["DKIM_DNS_SERVER"]))

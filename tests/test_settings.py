@@ -38,6 +38,8 @@ def settings(**values) -> dict:
     ("MEETING_START", "6 pm", "not a time"),
     ("MEETING_WEEKDAY", 7, "is not a whole number between 0 and 6"),
     ("DKIM_DOMAIN", None, "DKIM needs"),
+    ("DKIM_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nkaputt\n-----END PRIVATE KEY-----",
+     "is not an RSA private key"),
     ("DKIM_DNS_SERVER", "dns.example", "is not an IP address"),
     ("DKIM_DNS_SERVER", "192.0.2.53:0", "is not an IP address"),
     ("DKIM_DNS_SERVER", "[2001:db8::53", "is not an IP address"),
@@ -46,7 +48,9 @@ def settings(**values) -> dict:
 ])
 def test_a_bad_setting_stops_the_start_naming_it(name, value, problem):
     # DKIM is all or nothing: with selector and key set, the missing domain is named.
-    dkim = {"DKIM_SELECTOR": "vz2026", "DKIM_PRIVATE_KEY": "x"} if name == "DKIM_DOMAIN" else {}
+    dkim = {"DKIM_DOMAIN": {"DKIM_SELECTOR": "vz2026", "DKIM_PRIVATE_KEY": "x"},
+            "DKIM_PRIVATE_KEY": {"DKIM_SELECTOR": "vz2026", "DKIM_DOMAIN": "vernetzer.example"},
+            }.get(name, {})
     with pytest.raises(SettingsError) as stop:
         create_app(settings(**dkim, **{name: value}))
     message = str(stop.value)
