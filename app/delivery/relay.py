@@ -3,14 +3,16 @@ many mails over it.
 
 Where the relay offers PIPELINING (RFC 2920), each mail costs one round trip and
 one write: its body with the final dot, and the next message's MAIL, RCPT and DATA.
-While the relay answers, the sender renders the next mail; it records the answer
-(``record``) while the relay answers the next envelope.
+While the relay answers, the sender renders the next mail; it then starts recording
+the answer (``record``) and reads the next envelope's answers while the database
+writes it.
 A relay without PIPELINING gets one mail after the other through smtplib's
 ``sendmail``.
 
-Crash guarantee: a mail's final dot is sent only once the mail before it is
-recorded, so a sender killed (or failing) at any moment leaves at most one mail per
-open connection accepted by the relay but not recorded; that one is sent again.
+Crash guarantee: a mail's final dot is sent only once the answer to the mail before
+it is recorded for good (``settle``), so a sender killed (or failing) at any moment
+leaves at most one mail per open connection accepted by the relay but not recorded;
+that one is sent again.
 """
 
 import smtplib
@@ -41,8 +43,11 @@ class Outgoing:
         return self.data
 
 
-# record(mail, code, text): the relay's answer to a mail (250: accepted).
+# record(mail, code, text): the relay's answer to a mail (250: accepted); it may
+# return before the answer is stored for good.
 Record = Callable[[Outgoing, int, str], None]
+# settle(): returns once every answer recorded so far is stored for good.
+Settle = Callable[[], None]
 
 
 def _body(message: bytes) -> bytes:
@@ -101,14 +106,17 @@ class Relay:
         """Drop the connection without a word (after an error of our own)."""
         self.smtp.close()
 
-    def transfer(self, mails: Iterable[Outgoing], record: Record) -> None:
-        """Send ``mails``, telling ``record`` each answer. ``RelayError`` when the
-        connection fails; mails not yet recorded then stay for a retry."""
+    def transfer(self, mails: Iterable[Outgoing], record: Record, settle: Settle) -> None:
+        """Send ``mails``, telling ``record`` each answer; ``settle`` before each
+        final dot. ``RelayError`` when the connection fails; mails not yet recorded
+        then stay for a retry."""
         try:
             if self.pipelining:
-                self._pipelined(iter(mails), record)
+                self._pipelined(iter(mails), record, settle)
             else:
                 for mail in mails:
+                    mail.prepare()
+                    settle()
                     self._one(mail, record)
         except (smtplib.SMTPException, OSError) as error:
             raise RelayError(f"{type(error).__name__}: {error}") from error
@@ -148,7 +156,7 @@ class Relay:
         record(mail, code, text)
         return False
 
-    def _pipelined(self, mails, record: Record) -> None:
+    def _pipelined(self, mails, record: Record, settle: Settle) -> None:
         mail = next(mails, None)
         if mail is None:
             return
@@ -161,14 +169,15 @@ class Relay:
             out = _body(mail.prepare()) + b".\r\n" if accepted else b"RSET\r\n"
             if following is not None:
                 out += self._envelope(following)
+            # The mail before is recorded for good before this final dot goes
+            # out: so at most one accepted mail is ever unrecorded.
+            settle()
             self.smtp.send(out)
             if following is not None:
                 following.prepare()  # rendered while the relay answers
             code, text = self._reply()
             if accepted:
-                # Recorded before the next final dot goes out: so at most one
-                # accepted mail is ever unrecorded.
-                record(mail, code, text)
+                record(mail, code, text)  # the database writes it while we go on
             if following is not None:
                 accepted = self._envelope_replies(following, record)
             mail = following

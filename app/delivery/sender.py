@@ -43,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..extensions import db
 from ..shared import logs
 from ..shared.database import utcnow
-from . import outbox, recipients, signing
+from . import outbox, recipients, results, signing
 from .compose import envelope_sender, transport_address
 from .models import MailBudget, OutboxMessage, OutboxStatus, WorkerHeartbeat
 from .relay import Outgoing, Relay, RelayError
@@ -54,9 +54,6 @@ QUEUED, SENDING = OutboxStatus.QUEUED, OutboxStatus.SENDING
 # A sender that sends without pause renders each mailing with what it loaded at
 # most this long ago: a changed meeting reaches the mails still going out.
 RENDERERS_KEPT_SECONDS = 10
-_RESULT = (sa.update(OUTBOX).where(OUTBOX.c.id == sa.bindparam("row_id"))
-           .values(status=sa.bindparam("new_status"), sent_at=sa.bindparam("at"),
-                   claimed_by=None))
 
 
 def sender_name(slot: str) -> str:
@@ -130,7 +127,7 @@ class Sender:
         self._beaten = 0.0
         self._renderers: dict[int, object] = {}
         self._renderers_made = 0.0
-        self._connection: sa.Connection | None = None
+        self._results: results.Results | None = None
 
     # -- bookkeeping -------------------------------------------------------------
 
@@ -174,26 +171,19 @@ class Sender:
         db.session.commit()
         return sorted(rows, key=lambda row: row.id)
 
-    def _results(self) -> sa.Connection:
-        """The connection that records results, each UPDATE committed by itself. An
-        app bound to one connection (as the tests bind theirs) records through it."""
-        if self._connection is not None:
-            return self._connection
-        bind = db.session.get_bind()
-        if isinstance(bind, sa.Connection):
-            return bind
-        connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET synchronous_commit TO off")
-        self._connection = connection
-        return connection
-
     def _finish(self, row_id: int, status: OutboxStatus) -> None:
+        """Record a mail's end (sent, dropped); on PostgreSQL sent without waiting
+        (``settle`` waits)."""
         if db.session().in_transaction():  # say, a renderer loaded something
             db.session.commit()  # on SQLite it holds the lock the results wait for
-        self._results().execute(_RESULT, {
-            "row_id": row_id, "new_status": status.value,
-            "at": utcnow() if status == OutboxStatus.SENT else None})
+        if self._results is None:
+            self._results = results.open_results(db.session.get_bind())
+        self._results.write(row_id, status.value,
+                            utcnow() if status == OutboxStatus.SENT else None)
+
+    def _settle(self) -> None:
+        if self._results is not None:
+            self._results.settle()
 
     def _fail(self, row, error: str, permanent: bool) -> None:
         config = current_app.config
@@ -277,9 +267,13 @@ class Sender:
             if mails:
                 if self.relay is None:
                     self.relay = Relay()
-                self.relay.transfer(mails, record)
+                self.relay.transfer(mails, record, self._settle)
+            self._settle()
         except RelayError as error:
-            self.close(abort=True)
+            try:
+                self._settle()  # what was recorded stays recorded
+            finally:
+                self.close(abort=True)
             db.session.rollback()
             for row in by_id.values():
                 self._fail(row, str(error), permanent=False)
@@ -315,12 +309,9 @@ class Sender:
         if self.relay is not None:
             self.relay.abort() if abort else self.relay.close()
             self.relay = None
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            try:
-                connection.close()
-            except SQLAlchemyError:
-                connection.invalidate()
+        if self._results is not None:
+            writer, self._results = self._results, None
+            writer.close()
 
 
 def drain(batch: int = 200, ids=None) -> int:

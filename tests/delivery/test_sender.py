@@ -179,11 +179,11 @@ def test_a_sender_carries_on_after_an_unexpected_error(live_database, smtp_serve
                       "MAIL_CONNECTIONS": 1})
     transfer, calls = Relay.transfer, []
 
-    def flaky(self, mails, record):
+    def flaky(self, mails, record, settle):
         calls.append(len(calls))
         if len(calls) == 1:
             raise ValueError("a bug")
-        return transfer(self, mails, record)
+        return transfer(self, mails, record, settle)
 
     monkeypatch.setattr(Relay, "transfer", flaky)
     halt = threading.Event()
