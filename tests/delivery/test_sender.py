@@ -214,3 +214,32 @@ def test_many_connections_to_a_slow_relay_share_the_database_pool(live_database,
         output = stop(worker)
     assert "error" not in output, output
     assert len(received_ids(mailbox)) == 240
+
+
+def test_results_written_ahead_on_postgresql_leave_the_pool_as_it_was(live_database,
+                                                                      smtp_server, mailbox,
+                                                                      tmp_path):
+    """On PostgreSQL each result is sent without waiting and collected before the next
+    final dot, on a pooled connection that commits without waiting for the disk: every
+    mail ends recorded once, and the connection goes back to the pool with the
+    server's durable commits and without the sender's prepared statement."""
+    if not live_database.startswith("postgresql"):
+        pytest.skip("the results written ahead are PostgreSQL's")
+    from app import create_app
+    from app.delivery import sender
+    from app.extensions import db
+    from tests.conftest import base_config
+
+    fill_outbox(live_database, 120)
+    app = create_app(base_config(live_database, smtp_server.port, tmp_path))
+    with app.app_context():
+        assert sender.drain(batch=50) == 120
+        with db.engine.connect() as first, db.engine.connect() as second:
+            for connection in (first, second):
+                assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+                assert connection.exec_driver_sql(
+                    "SELECT count(*) FROM pg_prepared_statements "
+                    "WHERE name = 'vernetzer_outbox_result'").scalar() == 0
+        db.engine.dispose()
+    assert outbox_states(live_database) == Counter({"sent": 120})
+    assert sorted(received_ids(mailbox).values()) == [1] * 120
