@@ -122,6 +122,10 @@ def open_results(bind) -> Results:
     if isinstance(bind, sa.Connection):
         return Results(bind, owned=False)
     connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name != "postgresql":
+        return Results(connection, owned=True)
+    try:
         return PipelinedResults(connection)
-    return Results(connection, owned=True)
+    except BaseException:
+        connection.invalidate()  # half set up: never back into the pool
+        raise

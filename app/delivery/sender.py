@@ -4,9 +4,9 @@ senders.
 A sender claims due rows (``queued`` -> ``sending`` under its name, one
 ``UPDATE … RETURNING`` walking the status/id index, ``SKIP LOCKED`` on PostgreSQL)
 and commits; renders and signs each mail just before it goes out; and records each
-relay answer with one autocommitted UPDATE on a connection of its own, while the
-relay is busy with the next mail (``relay``). No transaction stays open while
-talking SMTP.
+relay answer with one autocommitted UPDATE on a connection of its own (``results``:
+on PostgreSQL sent ahead and collected before the next final dot). No transaction
+stays open while talking SMTP.
 
 Recovery. Any error while sending, of the database or of the relay, ends the batch:
 rows not recorded go back to the queue (after a relay error with a backoff, as a
