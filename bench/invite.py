@@ -165,7 +165,7 @@ def work(database: str, port: int, dkim: bool, ed25519: bool, connections: int) 
     empty. Waits for "go" on standard input, so that all start together."""
     import threading
 
-    from app.delivery import outbox, sender
+    from app.delivery import sender
     from app.extensions import db
     from jobs.delivery import queue_meeting_mails
 
@@ -192,10 +192,13 @@ def work(database: str, port: int, dkim: bool, ed25519: bool, connections: int) 
 
         def unfinished() -> bool:
             """Anything queued or being sent, or nothing queued yet (the other worker
-            queues). The transaction ends at once: on SQLite it holds the lock."""
+            queues). Asked as EXISTS, which stops at the first row: counting scanned
+            the whole outbox every 50 ms and took a core from the database at 100,000.
+            The transaction ends at once: on SQLite it holds the lock."""
             try:
-                return bool(outbox.pending()) or not db.session.scalar(
-                    db.text("SELECT count(*) FROM outbox"))
+                return bool(db.session.scalar(db.text(
+                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE status IN ('queued', 'sending'))"
+                    " OR NOT EXISTS (SELECT 1 FROM outbox)")))
             finally:
                 db.session.rollback()
 
