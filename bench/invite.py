@@ -152,10 +152,8 @@ def outbox_bytes(database: str) -> int:
                 "SELECT pg_total_relation_size('outbox') + pg_total_relation_size('mailing')"))
         else:
             size = connection.scalar(sa.text(
-                "SELECT sum(pgsize) FROM dbstat WHERE name IN "
-                "('outbox', 'mailing', 'ix_outbox_claim', 'ix_outbox_kind', "
-                "'ix_outbox_meeting_id', 'ix_outbox_subscriber_id', 'ix_outbox_mailing_id', "
-                "'sqlite_autoindex_outbox_1')"))
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM "
+                "sqlite_master WHERE tbl_name IN ('outbox', 'mailing'))"))
     engine.dispose()
     return int(size or 0)
 

@@ -46,7 +46,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Identifies the mail (kind, subject of it, recipient, ...): the same mail is never queued twice.
     key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(30), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
     subscriber_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
     )
@@ -74,8 +74,15 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
 
-    # Claims walk the queued rows in order.
-    __table_args__ = (sa.Index("ix_outbox_claim", "status", "id"),)
+    # Claims walk the queued rows in order; recovery finds the rows being sent. Each
+    # index holds only the rows in its state (a mail sent leaves both), so that a
+    # claim never walks past sent rows, whatever the database's statistics say.
+    __table_args__ = (
+        sa.Index("ix_outbox_queued", "id", postgresql_where=sa.text("status = 'queued'"),
+                 sqlite_where=sa.text("status = 'queued'")),
+        sa.Index("ix_outbox_sending", "id", postgresql_where=sa.text("status = 'sending'"),
+                 sqlite_where=sa.text("status = 'sending'")),
+    )
 
 
 class WorkerHeartbeat(db.Model):

@@ -23,6 +23,8 @@ from .mime import Mail
 from .models import Mailing, OutboxMessage, OutboxStatus, WorkerHeartbeat
 
 CHANNEL = "vernetzer_outbox"  # PostgreSQL's NOTIFY channel that wakes the senders
+# A mailing of at least this many mails renews the outbox's statistics (PostgreSQL).
+FRESH_STATISTICS_FROM = 1000
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ def queue_mailing(kind: str, members: sa.Select, *, key: str, meeting_id: int | 
         OutboxMessage.mailing_id == mailing.id))
     if count:
         wake_senders()
+    if count >= FRESH_STATISTICS_FROM and db.session.get_bind().dialect.name == "postgresql":
+        # The senders' claims are planned from the statistics: from those of before
+        # this mailing, PostgreSQL would fetch and sort every queued row per claim.
+        db.session.execute(sa.text("ANALYZE outbox"))
     return count
 
 
