@@ -2,7 +2,7 @@
 senders.
 
 A sender claims due rows (``queued`` -> ``sending`` under its name, one
-``UPDATE … RETURNING`` walking the status/id index, ``SKIP LOCKED`` on PostgreSQL)
+``UPDATE … RETURNING`` walking the queued rows' index, ``SKIP LOCKED`` on PostgreSQL)
 and commits; renders and signs each mail just before it goes out; and records each
 relay answer with one autocommitted UPDATE on a connection of its own (``results``:
 on PostgreSQL sent ahead and collected before the next final dot). No transaction
