@@ -56,6 +56,12 @@ QUEUED, SENDING = OutboxStatus.QUEUED, OutboxStatus.SENDING
 RENDERERS_KEPT_SECONDS = 10
 
 
+def _in_state(status: OutboxStatus):
+    """``status`` written into the statement, not bound: so that PostgreSQL's cached
+    plan of it uses that state's partial index."""
+    return sa.literal(status.value, literal_execute=True)
+
+
 def sender_name(slot: str) -> str:
     """A sender's name in claims and heartbeats: host, process and ``slot``."""
     return f"{socket.gethostname()}:{os.getpid()}:{slot}"
@@ -71,7 +77,7 @@ def recover_stalled() -> int:
     alive = sa.select(WorkerHeartbeat.worker).where(WorkerHeartbeat.seen_at >= stale_before)
     result = db.session.execute(
         sa.update(OUTBOX)
-        .where(OUTBOX.c.status == SENDING,
+        .where(OUTBOX.c.status == _in_state(SENDING),
                sa.or_(OUTBOX.c.claimed_by.is_(None), OUTBOX.c.claimed_by.not_in(alive)))
         .values(status=QUEUED, claimed_by=None))
     db.session.execute(sa.delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < stale_before))
@@ -149,14 +155,16 @@ class Sender:
         """Queue again the rows still claimed under this sender's name (by an earlier
         run that failed); commits."""
         count = db.session.execute(
-            sa.update(OUTBOX).where(OUTBOX.c.status == SENDING, OUTBOX.c.claimed_by == self.name)
+            sa.update(OUTBOX).where(OUTBOX.c.status == _in_state(SENDING),
+                                    OUTBOX.c.claimed_by == self.name)
             .values(status=QUEUED, claimed_by=None)).rowcount
         db.session.commit()
         return count
 
     def _claim(self, limit: int, ids=None) -> list:
         due = (sa.select(OUTBOX.c.id)
-               .where(OUTBOX.c.status == QUEUED, OUTBOX.c.next_attempt_at <= utcnow())
+               .where(OUTBOX.c.status == _in_state(QUEUED),
+                      OUTBOX.c.next_attempt_at <= utcnow())
                .order_by(OUTBOX.c.id).limit(limit))
         if ids is not None:
             due = due.where(OUTBOX.c.id.in_(ids))
