@@ -274,3 +274,30 @@ def test_a_meeting_announced_late_sends_the_invitation_and_no_reminder(app, mail
     run_jobs(app)
     run_jobs(app)
     assert [m["Subject"].split(":")[0] for m in mailbox.to("gina@example.org")] == ["Einladung"]
+
+
+def test_an_invitation_to_a_large_list_reaches_every_member_once(app, mailbox):
+    """A mailing as large as this renews the outbox's statistics (PostgreSQL, in the
+    job's own transaction) before the senders claim from it: every member still gets
+    exactly one invitation, with their own address in the calendar."""
+    from app.delivery import outbox
+
+    members = [f"m{n}@example.org" for n in range(outbox.FRESH_STATISTICS_FROM)]
+    with app.app_context():
+        db.session.execute(sa.insert(Subscriber), [
+            {"email": email, "language": "de", "status": SubscriberStatus.ACTIVE,
+             "source": "import", "hard_bounces": 0} for email in members])
+        db.session.commit()
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
+                                  district="Nord", venue_id=venue_in("Nord"))
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+    run_jobs(app)
+    invitations = [(recipients, message) for _, recipients, message, _ in mailbox.messages
+                   if message["Subject"].startswith("Einladung")]
+    assert sorted(address for recipients, _ in invitations for address in recipients) == \
+        sorted(members)
+    for [address], message in invitations[::100]:
+        _method, text = calendar_parts(message)
+        assert f"mailto:{address}" in text.replace("\r\n ", "")
