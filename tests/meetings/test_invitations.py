@@ -31,6 +31,15 @@ def add_subscribers(app, *emails):
         db.session.commit()
 
 
+def announce_meeting(app, district, *, start=START, topic=None):
+    """A meeting in ``district`` with a venue there, announced and committed."""
+    with app.test_request_context():
+        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
+                                  district=district, topic=topic, venue_id=venue_in(district))
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+
+
 def run_jobs(app):
     with app.test_request_context():
         return jobs.run_due()
@@ -235,11 +244,7 @@ def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
             db.session.add(Subscriber(email=email, name=name, language=language,
                                       status=SubscriberStatus.ACTIVE, source="import"))
         db.session.commit()
-    with app.test_request_context():
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Süd", topic="Begegnung", venue_id=venue_in("Süd"))
-        meetings.announce(meeting, actor="test")
-        db.session.commit()
+    announce_meeting(app, "Süd", topic="Begegnung")
     run_jobs(app)
 
     [juergen] = mailbox.to("juergen@example.org")
@@ -265,12 +270,7 @@ def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
 
 def test_a_meeting_announced_late_sends_the_invitation_and_no_reminder(app, mailbox):
     add_subscribers(app, "gina@example.org")
-    soon = utcnow().replace(second=0) + timedelta(days=1)
-    with app.test_request_context():
-        meeting = meetings.create(actor="test", start=soon, end=soon + timedelta(hours=2),
-                                  district="Nord", venue_id=venue_in("Nord"))
-        meetings.announce(meeting, actor="test")
-        db.session.commit()
+    announce_meeting(app, "Nord", start=utcnow().replace(second=0) + timedelta(days=1))
     run_jobs(app)
     run_jobs(app)
     assert [m["Subject"].split(":")[0] for m in mailbox.to("gina@example.org")] == ["Einladung"]
@@ -288,11 +288,7 @@ def test_an_invitation_to_a_large_list_reaches_every_member_once(app, mailbox):
             {"email": email, "language": "de", "status": SubscriberStatus.ACTIVE,
              "source": "import", "hard_bounces": 0} for email in members])
         db.session.commit()
-    with app.test_request_context():
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Nord", venue_id=venue_in("Nord"))
-        meetings.announce(meeting, actor="test")
-        db.session.commit()
+    announce_meeting(app, "Nord")
     run_jobs(app)
     invitations = [(recipients, message) for _, recipients, message, _ in mailbox.messages
                    if message["Subject"].startswith("Einladung")]
