@@ -117,6 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _register_domains(app: Flask) -> None:
     from . import serve
     from .delivery import cli as delivery_cli
+    from .delivery import hooks as delivery_hooks
     from .delivery import views as delivery_views
     from .inbound import cli as inbound_cli
     from .inbound import views as inbound_views
@@ -139,8 +140,9 @@ def _register_domains(app: Flask) -> None:
     from .subscriptions import services as subscriptions
     from .subscriptions import views as subscriptions_views
 
-    subscriptions.register_with_delivery()
-    invitations.register_with_delivery()
+    delivery_hooks.install(app, delivery_hooks.Hooks(
+        kinds=invitations.KINDS, render=invitations.render,
+        wanted=subscriptions.wanting_list_mail, hard_bounce=subscriptions.count_hard_bounce))
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
                       delivery_views.bp, inbound_views.bp, registrations_views.bp,

@@ -8,6 +8,7 @@ on first use. The same checks are the core of a later ``doctor`` command.
 """
 
 import ipaddress
+import logging
 import os
 import re
 from datetime import time
@@ -18,9 +19,12 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from limits import parse as parse_rate
+from limits import parse_many
 from limits.storage import storage_from_string
 
 from .shared import districts
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = {
     # Public address of the service, used in every link that leaves it (mails, calendars).
@@ -70,13 +74,18 @@ DEFAULTS = {
     # When meeting mails go out, in days before the meeting.
     "INVITE_BEFORE_DAYS": 21,
     "REMIND_BEFORE_DAYS": 2,
+    # Changes to a meeting within this many minutes go out as one update after the last.
+    "MEETING_UPDATE_DELAY_MINUTES": 30,
     # Outbox delivery.
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE_SECONDS": 60,
     "OUTBOX_HEARTBEAT_EVERY": 10,  # seconds between a sender's heartbeats
     "OUTBOX_HEARTBEAT_TIMEOUT": 60,  # a sender silent this long is taken for dead
-    "MAIL_RATE_PER_MINUTE": 0,  # 0: no limit; else at most this many mails a minute
-    "MAIL_CONNECTIONS": 4,  # SMTP connections (senders) of each worker, used in parallel
+    # The mailbox's ration, as the provider states it ("100/hour;1000/day"); empty: none.
+    "MAIL_QUOTA": "",
+    "MAIL_QUOTA_PERSONAL_SHARE": 10,  # per cent of each window list mail leaves free
+    "MAIL_RATE_PER_MINUTE": 0,  # deprecated: read once into MAIL_QUOTA ("N/minute")
+    "MAIL_CONNECTIONS": 1,  # SMTP connections (senders) of each worker, used in parallel
     "OUTBOX_BATCH": 100,  # mails a sender claims at a time
     "OUTBOX_POLL_SECONDS": 0.5,  # an idle sender looks for new mail this often
     "SQLITE_BUSY_TIMEOUT": 30,  # seconds a writer waits for SQLite's lock
@@ -175,6 +184,27 @@ def _rate(config, name: str) -> None:
         parse_rate(str(config[name]))
     except ValueError:
         raise SettingsError(name, f"{config[name]!r} is not a rate such as 10/hour") from None
+
+
+def _quota(config) -> None:
+    """``MAIL_QUOTA`` in the limits library's notation, kept as (mails, seconds) pairs.
+    The old ``MAIL_RATE_PER_MINUTE`` becomes "N/minute" when no quota is set."""
+    value = config["MAIL_QUOTA"]
+    if isinstance(value, list | tuple):  # checked already (a second create_app)
+        return
+    value = str(value or "").strip()
+    if config["MAIL_RATE_PER_MINUTE"]:
+        log.warning("FLASK_MAIL_RATE_PER_MINUTE is deprecated: set FLASK_MAIL_QUOTA=%s/minute",
+                    config["MAIL_RATE_PER_MINUTE"])
+        value = value or f"{config['MAIL_RATE_PER_MINUTE']}/minute"
+    try:
+        windows = [(item.amount, item.get_expiry()) for item in parse_many(value)] if value else []
+    except ValueError:
+        windows = None
+    if windows is None or any(amount < 1 for amount, _seconds in windows):
+        raise SettingsError("MAIL_QUOTA", f"{value!r} is not a quota such as 100/hour;1000/day "
+                                          "or 20 per 10 seconds")
+    config["MAIL_QUOTA"] = windows
 
 
 def _address(config, name: str) -> None:
@@ -280,6 +310,7 @@ def check(config) -> None:
             ("UNCONFIRMED_RETENTION_DAYS", 1, None), ("INVITE_BEFORE_DAYS", 0, 365),
             ("REMIND_BEFORE_DAYS", 0, 365), ("OUTBOX_MAX_ATTEMPTS", 1, None),
             ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
+            ("MAIL_QUOTA_PERSONAL_SHARE", 0, 50), ("MEETING_UPDATE_DELAY_MINUTES", 0, 24 * 60),
             ("MAIL_CONNECTIONS", 1, 256), ("OUTBOX_BATCH", 1, 10000),
             ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
             ("SIGNIN_LINK_MAX_AGE", 60, None),
@@ -314,6 +345,7 @@ def check(config) -> None:
                                             and config["INBOUND_IMAP_PASSWORD"]):
         raise SettingsError("INBOUND_IMAP_USER", "and FLASK_INBOUND_IMAP_PASSWORD are needed "
                                                  "with FLASK_INBOUND_IMAP_HOST")
+    _quota(config)
     for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS",
                  "SIGNIN_MAILS_PER_IP"):
         _rate(config, name)

@@ -83,12 +83,6 @@ class SMTPRecorder:
         self.reply = None  # callable(envelope) -> SMTP reply string or None
         self.delay = 0.0  # seconds to think before answering, like a slow server
 
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        """Offer PIPELINING, as real relays do (aiosmtpd reads pipelined commands
-        in order anyway), so that the senders' pipelined path is what is tested."""
-        session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
-
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -3,6 +3,7 @@
 import time
 
 import click
+from flask_babel import format_datetime
 
 from ..shared.commands import Commands
 from . import outbox, sender
@@ -10,19 +11,27 @@ from . import outbox, sender
 group = Commands("outbox", help="The mails waiting to be sent, and what became of them.")
 
 
-@group.command("status", help="Per send: queued, sending, sent, failed (with the SMTP answer), and how long "
-                                 "it took.")
+@group.command("status", help="One line per send: sent, queued, retrying, sending, failed (with the "
+                                 "SMTP answer), dropped; how long it took or when it should end.")
 def status():
+    until = outbox.paused_until()
+    if until is not None:
+        click.echo(f"sending paused until {format_datetime(until, 'short')}: the relay said "
+                   "it has had enough for now")
     sends = outbox.status()
     if not sends:
         click.echo("the outbox is empty")
     for send in sends:
         about = f" meeting {send['meeting_id']}" if send["meeting_id"] else ""
         sequence = f" (sequence {send['sequence']})" if send["sequence"] is not None else ""
-        took = (f", took {send['duration'].total_seconds():.1f} s" if send["duration"]
-                is not None else "")
-        click.echo(f"{send['kind']}{about}{sequence}: queued {send['queued']}, "
-                   f"sending {send['sending']}, sent {send['sent']}, failed {send['failed']}, "
+        took = ""
+        if send["expected_end"] is not None:
+            took = f", expected end {format_datetime(send['expected_end'], 'short')}"
+        elif send["last_sent"] is not None and not send["waiting"]:
+            took = f", took {(send['last_sent'] - send['created']).total_seconds():.1f} s"
+        click.echo(f"{send['kind']}{about}{sequence}: sent {send['sent']}, "
+                   f"queued {send['queued']}, retrying {send['retrying']}, "
+                   f"sending {send['sending']}, failed {send['failed']}, "
                    f"dropped {send['dropped']}{took}")
         for recipient, error in send["failures"]:
             click.echo(f"  failed: {recipient}: {error}")

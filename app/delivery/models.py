@@ -20,9 +20,9 @@ class OutboxStatus(enum.StrEnum):
 
 class Mailing(db.Model):
     """One mail to many list members (an invitation to a meeting, an announcement):
-    what its outbox rows are rendered from when they are sent. ``kind`` names the
-    renderer (registered by the domain that decided the mailing); ``reference`` is
-    that domain's own ID of what it is about (an announcement, say)."""
+    what its outbox rows are rendered from when they are sent. ``kind`` is one of the
+    kinds the domains' renderer knows (``hooks.Hooks``); ``reference`` is that
+    domain's own ID of what it is about (an announcement, say)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(30))
@@ -38,8 +38,9 @@ class OutboxMessage(db.Model):
     """A mail to be sent, written in the same transaction as the decision to send it.
 
     A list mail is a narrow row (its mailing and recipient): it is rendered when it is
-    sent, the same way on every try. Any other mail is stored rendered (``message``).
-    ``code`` is the left part of the Message-ID and the envelope sender's tag."""
+    sent, with the same Message-ID and Date on every try. A mail to one person is
+    stored rendered (``message``) and goes before list mail. ``code`` is the left part
+    of the Message-ID and the envelope sender's tag."""
 
     __tablename__ = "outbox"
 
@@ -74,14 +75,17 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
 
-    # Claims walk the queued rows in order; recovery finds the rows being sent. Each
-    # index holds only the rows in its state (a mail sent leaves both), so that a
-    # claim never walks past sent rows, whatever the database's statistics say.
+    # Claims walk the queued rows in order (mail to one person first); recovery finds
+    # the rows being sent; the quota counts the mails sent lately.
     __table_args__ = (
         sa.Index("ix_outbox_queued", "id", postgresql_where=sa.text("status = 'queued'"),
                  sqlite_where=sa.text("status = 'queued'")),
+        sa.Index("ix_outbox_queued_personal", "id",
+                 postgresql_where=sa.text("status = 'queued' AND NOT list_mail"),
+                 sqlite_where=sa.text("status = 'queued' AND NOT list_mail")),
         sa.Index("ix_outbox_sending", "id", postgresql_where=sa.text("status = 'sending'"),
                  sqlite_where=sa.text("status = 'sending'")),
+        sa.Index("ix_outbox_sent_at", "sent_at"),
     )
 
 
@@ -92,9 +96,14 @@ class WorkerHeartbeat(db.Model):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MailBudget(db.Model):
-    """Mails sent (or about to be) in one minute, by all senders together: what
-    ``MAIL_RATE_PER_MINUTE`` is counted against."""
+class RelayPause(db.Model):
+    """The one row (id 1) that says whether the relay has closed its door: after an
+    answer that the account is throttled, no sender sends before ``until``. Claims
+    lock this row while they count the quota, so that senders count one after the
+    other."""
 
-    minute: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    used: Mapped[int] = mapped_column(default=0)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Throttled answers in a row (each pause is longer); 0 once a mail went out again.
+    strikes: Mapped[int] = mapped_column(default=0)
+    answer: Mapped[str | None] = mapped_column(sa.String(500))

@@ -1,69 +1,22 @@
 """The outbox: every mail is a row first, written in the caller's transaction, and
 sent by a sender (``delivery.sender``) in the worker once that transaction has
-committed. Web requests never talk SMTP: they queue, and the worker, woken at once
-(PostgreSQL ``NOTIFY``) or within a short poll (SQLite), sends.
+committed. Web requests never talk SMTP: they queue, and the worker, which looks
+every ``OUTBOX_POLL_SECONDS``, sends.
 
 A mail to one person is stored rendered. A mail to many list members is a
 *mailing* plus one narrow row per member, queued by one ``INSERT … SELECT``; each
-row is rendered when it is sent by the renderer its domain registered for the
-mailing's kind (``register_renderer``), the same way on every try.
+row is rendered when it is sent (``hooks.Hooks.render``), the same way on every try.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..shared.database import utcnow
-from . import recipients
-from .compose import ListMail
+from . import hooks, quota
 from .mime import Mail
 from .models import Mailing, OutboxMessage, OutboxStatus, WorkerHeartbeat
-
-CHANNEL = "vernetzer_outbox"  # PostgreSQL's NOTIFY channel that wakes the senders
-# A mailing of at least this many mails renews the outbox's statistics (PostgreSQL).
-FRESH_STATISTICS_FROM = 1000
-
-
-@dataclass(frozen=True)
-class MailingInfo:
-    """What a renderer learns of its mailing."""
-
-    id: int
-    kind: str
-    meeting_id: int | None
-    sequence: int | None
-    reference: int | None
-    created_at: datetime
-
-
-# kind -> a function making the mailing's renderer (None: the mailing is void now).
-_renderers: dict[str, Callable[[MailingInfo], ListMail | None]] = {}
-
-
-def register_renderer(kinds, factory: Callable[[MailingInfo], ListMail | None]) -> None:
-    """The domain that decides mailings of ``kinds`` renders them (at start-up)."""
-    for kind in kinds:
-        _renderers[kind] = factory
-
-
-def renderer(mailing_id: int) -> ListMail | None:
-    """The renderer of a mailing, as its domain builds it now."""
-    mailing = db.session.get(Mailing, mailing_id)
-    if mailing is None:
-        return None
-    return _renderers[mailing.kind](MailingInfo(
-        id=mailing.id, kind=mailing.kind, meeting_id=mailing.meeting_id,
-        sequence=mailing.sequence, reference=mailing.reference,
-        created_at=mailing.created_at))
-
-
-def wake_senders() -> None:
-    """On PostgreSQL, wake the senders when the caller's transaction commits."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text(f"NOTIFY {CHANNEL}"))
 
 
 def enqueue(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None,
@@ -79,7 +32,6 @@ def enqueue(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None
         meeting_id=meeting_id, sequence=sequence, recipient=mail.recipient, code=mail.code,
         message=mail.data, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(),
         created_at=utcnow()))
-    wake_senders()
     return True
 
 
@@ -95,7 +47,9 @@ def queue_mailing(kind: str, members: sa.Select, *, key: str, meeting_id: int | 
                   sequence: int | None = None, reference: int | None = None) -> int:
     """One mail of a new mailing to each list member of ``members`` (a query of
     subscriber ID and address), in one statement. Each row's key is ``key`` with
-    ``{id}`` replaced by the member's ID. Returns how many were queued."""
+    ``{id}`` replaced by the member's ID. Returns how many were queued; a mailing
+    that reaches nobody leaves no trace."""
+    hooks.check_kind(kind)
     mailing = Mailing(kind=kind, meeting_id=meeting_id, sequence=sequence,
                       reference=reference)
     db.session.add(mailing)
@@ -119,12 +73,8 @@ def queue_mailing(kind: str, members: sa.Select, *, key: str, meeting_id: int | 
     # Counted afterwards: not every driver reports the rows of an INSERT … SELECT.
     count = db.session.scalar(sa.select(sa.func.count()).where(
         OutboxMessage.mailing_id == mailing.id))
-    if count:
-        wake_senders()
-    if count >= FRESH_STATISTICS_FROM and db.session.get_bind().dialect.name == "postgresql":
-        # The senders' claims are planned from the statistics: from those of before
-        # this mailing, PostgreSQL would fetch and sort every queued row per claim.
-        db.session.execute(sa.text("ANALYZE outbox"))
+    if not count:
+        db.session.delete(mailing)
     return count
 
 
@@ -202,7 +152,7 @@ def bounced(codes) -> bool:
     row.status = OutboxStatus.FAILED
     row.last_error = "bounced (delivery status notification)"
     if row.subscriber_id is not None:
-        recipients.hard_bounce(row.subscriber_id)
+        hooks.installed().hard_bounce(row.subscriber_id)
     return True
 
 
@@ -224,32 +174,60 @@ def pending() -> int:
         OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))))
 
 
-def status() -> list[dict]:
-    """Per send (kind, meeting, sequence): how many mails are in which state, when
-    it was queued and how long it took until its last mail went out, and the SMTP
-    answers of those that failed."""
+def status(now: datetime | None = None) -> list[dict]:
+    """Per send (a mailing, or the mails of one kind to one person each): how many
+    are sent, waiting (for the quota, or for their turn), retrying after a passing
+    failure, being sent, failed (with the relay's answers) and dropped; when it was
+    queued, when its last mail went out, and (while list mail waits) when its last
+    mail is expected to go out. Newest first."""
+    now = now or utcnow()
+    retrying = sa.and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.attempts > 0)
+    state = sa.case((retrying, "retrying"), else_=OutboxMessage.status)
     counts = db.session.execute(
-        sa.select(OutboxMessage.kind, OutboxMessage.meeting_id, OutboxMessage.sequence,
-                  OutboxMessage.status, sa.func.count(), sa.func.min(OutboxMessage.created_at),
-                  sa.func.max(OutboxMessage.sent_at))
-        .group_by(OutboxMessage.kind, OutboxMessage.meeting_id, OutboxMessage.sequence,
-                  OutboxMessage.status))
+        sa.select(OutboxMessage.mailing_id, OutboxMessage.kind, OutboxMessage.meeting_id,
+                  OutboxMessage.sequence, state, sa.func.count(),
+                  sa.func.min(OutboxMessage.created_at), sa.func.max(OutboxMessage.sent_at),
+                  sa.func.max(OutboxMessage.id))
+        .group_by(OutboxMessage.mailing_id, OutboxMessage.kind, OutboxMessage.meeting_id,
+                  OutboxMessage.sequence, state))
     sends = {}
-    for kind, meeting_id, sequence, state, count, created, last_sent in counts:
-        send = sends.setdefault((kind, meeting_id, sequence), {
+    for mailing_id, kind, meeting_id, sequence, name, count, created, last_sent, last_id in counts:
+        key = mailing_id or (kind, meeting_id, sequence)
+        send = sends.setdefault(key, {
             "kind": kind, "meeting_id": meeting_id, "sequence": sequence, "created": created,
-            "last_sent": None, **{s.value: 0 for s in OutboxStatus}, "failures": []})
-        send[state.value] = count
+            "last_sent": None, "last_id": 0, "retrying": 0, "expected_end": None,
+            "failures": [], "list_mail": mailing_id is not None,
+            **{s.value: 0 for s in OutboxStatus}})
+        send[str(name)] = count
         send["created"] = min(send["created"], created)
+        send["last_id"] = max(send["last_id"], last_id)
         if last_sent is not None:
             send["last_sent"] = max(filter(None, (send["last_sent"], last_sent)))
     for send in sends.values():
-        send["duration"] = (send["last_sent"] - send["created"]
-                            if send["last_sent"] and send["created"] else None)
+        send["waiting"] = send["queued"] + send["retrying"] + send["sending"]
+        if send["list_mail"] and send["waiting"]:
+            ahead = db.session.scalar(sa.select(sa.func.count()).where(
+                OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
+                OutboxMessage.list_mail.is_(True), OutboxMessage.id <= send["last_id"]))
+            send["expected_end"] = quota.finish_time(ahead, now)
     for row in db.session.execute(
-            sa.select(OutboxMessage.kind, OutboxMessage.meeting_id, OutboxMessage.sequence,
-                      OutboxMessage.recipient, OutboxMessage.last_error)
+            sa.select(OutboxMessage.mailing_id, OutboxMessage.kind, OutboxMessage.meeting_id,
+                      OutboxMessage.sequence, OutboxMessage.recipient, OutboxMessage.last_error)
             .where(OutboxMessage.status == OutboxStatus.FAILED).order_by(OutboxMessage.id)):
-        sends[(row.kind, row.meeting_id, row.sequence)]["failures"].append(
+        sends[row.mailing_id or (row.kind, row.meeting_id, row.sequence)]["failures"].append(
             (row.recipient, row.last_error))
     return sorted(sends.values(), key=lambda send: send["created"], reverse=True)
+
+
+def paused_until(now: datetime | None = None) -> datetime | None:
+    """When the relay's pause ends, while it is paused."""
+    return quota.paused_until(now or utcnow())
+
+
+def list_mail_finish(mails: int, now: datetime | None = None) -> datetime:
+    """When ``mails`` list mails queued now, behind those waiting, will have gone out."""
+    now = now or utcnow()
+    waiting = db.session.scalar(sa.select(sa.func.count()).where(
+        OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
+        OutboxMessage.list_mail.is_(True)))
+    return quota.finish_time(waiting + mails, now)

@@ -1,66 +1,60 @@
-"""One SMTP connection to the relay, kept open across batches, and the transfer of
-many mails over it.
+"""One SMTP connection to the relay, opened as Flask-Mail's settings say and kept
+open across batches, and what the relay's answers mean.
 
-Where the relay offers PIPELINING (RFC 2920), each mail costs one round trip and
-one write: its body with the final dot, and the next message's MAIL, RCPT and DATA.
-While the relay answers, the sender renders the next mail; it then starts recording
-the answer (``record``) and reads the next envelope's answers while the database
-writes it.
-A relay without PIPELINING gets one mail after the other through smtplib's
-``sendmail``.
-
-Crash guarantee: a mail's final dot is sent only once the answer to the mail before
-it is recorded for good (``settle``), so a sender killed (or failing) at any moment
-leaves at most one mail per open connection accepted by the relay but not recorded;
-that one is sent again.
+A web host's mailbox is rationed (say 100 mails an hour). When it has had enough it
+says so: ``421``, ``450 4.7.0 … limit exceeded``, and with some hosts a
+permanent-looking ``550 5.7.1 Your mail limit has been reached``. ``classify`` tells
+such an answer (the door is closed: wait, for every mail) from one about the
+recipient (this mail failed; a bounce) and from a passing hitch of this one mail.
 """
 
+import enum
+import logging
+import re
 import smtplib
-import socket
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from flask import current_app
+
+log = logging.getLogger(__name__)
 
 
 class RelayError(Exception):
     """The connection failed or the relay closed it: what is unrecorded is retried."""
 
 
-@dataclass
-class Outgoing:
-    """One mail to transfer; ``render`` gives its bytes (called once, when needed)."""
-
-    row_id: int
-    sender: str
-    recipient: str
-    render: Callable[[], bytes]
-    data: bytes | None = field(default=None, repr=False)
-
-    def prepare(self) -> bytes:
-        if self.data is None:
-            self.data = self.render()
-        return self.data
+class Verdict(enum.Enum):
+    SENT = "sent"
+    BOUNCE = "bounce"  # this recipient cannot get mail: fail the row, count a bounce
+    THROTTLED = "throttled"  # the account or connection is rationed: pause all sending
+    RETRY = "retry"  # this mail, later
 
 
-# record(mail, code, text): the relay's answer to a mail (250: accepted); it may
-# return before the answer is stored for good.
-Record = Callable[[Outgoing, int, str], None]
-# settle(): returns once every answer recorded so far is stored for good.
-Settle = Callable[[], None]
+_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_GREYLISTED = re.compile(r"greylist", re.I)
+_LIMIT_WORDS = re.compile(r"limit|quota|rate|too many|exceeded", re.I)
+# Enhanced codes about the recipient's own mailbox: full (x.2.2) is not our quota.
+_MAILBOX_FULL = ("2", "2")
 
 
-def _body(message: bytes) -> bytes:
-    """The message as DATA carries it, without the final dot: dot-stuffed, ending
-    in CRLF."""
-    message = message.replace(b"\n.", b"\n..")  # what smtplib's regex does, faster
-    if message.startswith(b"."):
-        message = b"." + message
-    return message if message.endswith(b"\r\n") else message + b"\r\n"
-
-
-def _text(reply: bytes) -> str:
-    return reply.decode(errors="replace")
+def classify(code: int, text: str) -> Verdict:
+    """What an SMTP answer to one mail means for it and for the senders."""
+    if code < 300:
+        return Verdict.SENT
+    enhanced = _ENHANCED.search(text)
+    detail = enhanced.group(2, 3) if enhanced else None
+    if detail == _MAILBOX_FULL:
+        return Verdict.RETRY if code < 500 else Verdict.BOUNCE
+    if code < 500 and _GREYLISTED.search(text):  # the recipient's server, not our account
+        return Verdict.RETRY
+    if code == 421 or (code in (450, 451, 452) and detail and detail[0] in ("7", "3")):
+        return Verdict.THROTTLED
+    if _LIMIT_WORDS.search(text):
+        return Verdict.THROTTLED
+    if code < 500:
+        return Verdict.RETRY
+    if detail is None or detail[0] not in ("1", "2"):  # not about the address or mailbox
+        log.warning("relay answer of no known kind, counted as a bounce: %d %s", code, text)
+    return Verdict.BOUNCE
 
 
 class Relay:
@@ -81,10 +75,6 @@ class Relay:
                 self.smtp.login(settings.username, settings.password)
         except (smtplib.SMTPException, OSError) as error:
             raise RelayError(f"{type(error).__name__}: {error}") from error
-        # Small writes (a final dot and the next envelope) go out at once, not after
-        # the relay's delayed acknowledgement of the body before (Nagle).
-        self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.pipelining = self.smtp.has_extn("pipelining")
         self.utf8 = self.smtp.has_extn("smtputf8")
 
     @classmethod
@@ -106,78 +96,23 @@ class Relay:
         """Drop the connection without a word (after an error of our own)."""
         self.smtp.close()
 
-    def transfer(self, mails: Iterable[Outgoing], record: Record, settle: Settle) -> None:
-        """Send ``mails``, telling ``record`` each answer; ``settle`` before each
-        final dot. ``RelayError`` when the connection fails; mails not yet recorded
-        then stay for a retry."""
+    def send(self, sender: str, recipient: str, message: bytes) -> tuple[int, str]:
+        """Transfer one mail: the relay's answer (code, text). ``RelayError`` when the
+        connection fails before an answer."""
+        options = [] if recipient.isascii() or not self.utf8 else ["SMTPUTF8"]
         try:
-            if self.pipelining:
-                self._pipelined(iter(mails), record, settle)
-            else:
-                for mail in mails:
-                    mail.prepare()
-                    settle()
-                    self._one(mail, record)
-        except (smtplib.SMTPException, OSError) as error:
-            raise RelayError(f"{type(error).__name__}: {error}") from error
-
-    def _options(self, mail: Outgoing) -> list[str]:
-        return [] if mail.recipient.isascii() or not self.utf8 else ["SMTPUTF8"]
-
-    def _one(self, mail: Outgoing, record: Record) -> None:
-        try:
-            self.smtp.sendmail(mail.sender, [mail.recipient], mail.prepare(),
-                               mail_options=self._options(mail))
+            self.smtp.sendmail(sender, [recipient], message, mail_options=options)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
-            record(mail, code, _text(text))
+            return code, _text(text)
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            record(mail, error.smtp_code, _text(error.smtp_error))
-        else:
-            record(mail, 250, "OK")
+            return error.smtp_code, _text(error.smtp_error)
+        except smtplib.SMTPResponseException as error:  # say, 421 to RSET or HELO
+            return error.smtp_code, _text(error.smtp_error)
+        except (smtplib.SMTPException, OSError) as error:
+            raise RelayError(f"{type(error).__name__}: {error}") from error
+        return 250, "OK"
 
-    def _envelope(self, mail: Outgoing) -> bytes:
-        options = "".join(f" {option}" for option in self._options(mail))
-        return (f"MAIL FROM:<{mail.sender}>{options}\r\n"
-                f"RCPT TO:<{mail.recipient}>\r\nDATA\r\n").encode()
 
-    def _reply(self) -> tuple[int, str]:
-        code, text = self.smtp.getreply()
-        if code == 421:  # the relay is closing the connection
-            raise smtplib.SMTPServerDisconnected(f"421 {_text(text)}")
-        return code, _text(text)
-
-    def _envelope_replies(self, mail: Outgoing, record: Record) -> bool:
-        """Read the answers to MAIL, RCPT and DATA; True when the data may follow."""
-        answers = [self._reply() for _ in range(3)]
-        if answers[2][0] == 354:
-            return True
-        code, text = next((answer for answer in answers if answer[0] >= 400), answers[2])
-        record(mail, code, text)
-        return False
-
-    def _pipelined(self, mails, record: Record, settle: Settle) -> None:
-        mail = next(mails, None)
-        if mail is None:
-            return
-        self.smtp.send(self._envelope(mail))
-        mail.prepare()
-        accepted = self._envelope_replies(mail, record)
-        while mail is not None:
-            following = next(mails, None)
-            # One write: the body with its final dot, and the next envelope.
-            out = _body(mail.prepare()) + b".\r\n" if accepted else b"RSET\r\n"
-            if following is not None:
-                out += self._envelope(following)
-            # The mail before is recorded for good before this final dot goes
-            # out: so at most one accepted mail is ever unrecorded.
-            settle()
-            self.smtp.send(out)
-            if following is not None:
-                following.prepare()  # rendered while the relay answers
-            code, text = self._reply()
-            if accepted:
-                record(mail, code, text)  # the database writes it while we go on
-            if following is not None:
-                accepted = self._envelope_replies(following, record)
-            mail = following
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply

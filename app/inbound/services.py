@@ -52,7 +52,7 @@ def _header(message, name: str) -> str:
 
 def _tag_pattern() -> re.Pattern:
     local, _at, domain = parseaddr(current_app.config["MAIL_CALENDAR_ADDRESS"])[1].rpartition("@")
-    return re.compile(rf"{re.escape(local)}\+([0-9a-f]{{20}})@{re.escape(domain)}", re.I)
+    return re.compile(rf"{re.escape(local)}\+([0-9a-f]{{32}})@{re.escape(domain)}", re.I)
 
 
 def _calendar_parts(message) -> list[bytes]:

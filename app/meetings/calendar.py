@@ -26,7 +26,6 @@ from icalendar import (
     vRecur,
     vText,
 )
-from icalendar.parser import Contentline
 
 from ..extensions import db
 from ..shared.timeutil import local
@@ -160,32 +159,17 @@ def meeting_file(meeting: Meeting) -> bytes:
     return _calendar([meeting], "PUBLISH").to_ical()
 
 
-class Request:
-    """A meeting's calendar object for mail: METHOD:REQUEST (invitation, update) or
-    CANCEL, with the recipient alone as ATTENDEE. Built once per send and cut where
-    the ATTENDEE line goes (at a property line of our own, which no text of the
-    meeting can produce: text values are escaped and folded lines start with a
-    space); ``for_attendee`` joins each recipient's line in."""
-
-    _PLACE = b"\r\nX-VERNETZER-ATTENDEE:1\r\n"
-
-    def __init__(self, meeting: Meeting, method: str):
-        self.method = method
-        cal = _calendar([], method)
-        item = event(meeting)
-        item.add("x-vernetzer-attendee", "1")
-        cal.add_component(item)
-        before, _place, after = cal.to_ical().partition(self._PLACE)
-        self._before, self._after = before + b"\r\n", after
-        self._params = {"ROLE": "REQ-PARTICIPANT", "CUTYPE": "INDIVIDUAL"}
-        if method == "REQUEST":
-            self._params.update(PARTSTAT="NEEDS-ACTION", RSVP="TRUE")
-
-    def for_attendee(self, address: str, name: str | None) -> bytes:
-        attendee = vCalAddress(f"mailto:{address}")
-        attendee.params.update(self._params)
-        if name:
-            attendee.params["CN"] = vText(name)
-        # The library writes (escapes, quotes, folds) the line.
-        line = Contentline.from_parts("ATTENDEE", attendee.params, attendee).to_ical()
-        return self._before + line + b"\r\n" + self._after
+def request(meeting: Meeting, method: str, address: str, name: str | None) -> bytes:
+    """A meeting's calendar object for one recipient's mail: METHOD:REQUEST
+    (invitation, update) or CANCEL, with the recipient alone as ATTENDEE."""
+    cal = _calendar([], method)
+    item = event(meeting)
+    attendee = vCalAddress(f"mailto:{address}")
+    attendee.params.update(ROLE="REQ-PARTICIPANT", CUTYPE="INDIVIDUAL")
+    if method == "REQUEST":
+        attendee.params.update(PARTSTAT="NEEDS-ACTION", RSVP="TRUE")
+    if name:
+        attendee.params["CN"] = vText(name)
+    item.add("attendee", attendee)
+    cal.add_component(item)
+    return cal.to_ical()

@@ -5,9 +5,9 @@ caller's transaction; the outbox sends them.
 Where an invitation is decided, built and sent: ``queue_invitations`` here decides
 (announced meeting, within ``INVITE_BEFORE_DAYS``, active subscriber without one)
 and queues one mailing with a row per member (``outbox.queue_mailing``); when a
-row is sent, ``render`` (registered with delivery) gives the mailing's
-``delivery.compose.ListMail``, which builds the member's mail with
-``calendar.Request``.
+row is sent, the sender asks ``render`` (handed to delivery as a hook by
+``create_app``) for that member's mail, with ``calendar.request`` in it; the
+sender (``delivery.sender``) sends it.
 
 Invitations and updates are meeting requests (METHOD:REQUEST, the member alone as
 ATTENDEE, the service's own ``MAIL_CALENDAR_ADDRESS`` as ORGANIZER): every major
@@ -25,7 +25,9 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..delivery import outbox
-from ..delivery.compose import ListMail
+from ..delivery.compose import compose, transport_address
+from ..delivery.hooks import MailingInfo, Member
+from ..delivery.mime import Mail
 from ..extensions import db
 from ..shared import markup
 from ..shared.database import utcnow
@@ -39,6 +41,7 @@ from .models import Announcement, AnnouncementStatus, Meeting, MeetingStatus
 APART = timedelta(hours=1)
 INVITED = rsvp.INVITED  # kinds that put the meeting into someone's calendar
 MEETING_KINDS = ("invitation", "update", "reminder", "cancellation")
+KINDS = frozenset((*MEETING_KINDS, "announcement"))  # the mailings ``render`` knows
 
 # Called in each subscriber's language.
 SUBJECTS = {
@@ -52,45 +55,35 @@ SUBJECTS = {
 METHOD = {"invitation": "REQUEST", "update": "REQUEST", "cancellation": "CANCEL"}
 
 
-def _member_token(meeting_id: int | None):
-    def token(subscriber_id: int, address: str) -> str:
-        return personal_token(subscriber_id, address, meeting_id=meeting_id)
-    return token
-
-
-def _meeting_links(meeting: Meeting):
-    """The list links and the answer links of a mail about ``meeting``."""
-    def links(token: str) -> dict[str, str]:
-        return {**list_links(token), **rsvp.links(meeting.id, token)}
-    return links
-
-
-def render(mailing: outbox.MailingInfo) -> ListMail | None:
-    """The mail of a mailing about a meeting, as it is sent now (delivery asks when
-    it sends a row); None when its meeting or announcement is gone."""
+def render(mailing: MailingInfo, member: Member) -> Mail | None:
+    """One member's mail of a mailing about a meeting, as it is sent now (delivery
+    asks when it sends the row); None when its meeting or announcement is gone."""
     meeting = db.session.get(Meeting, mailing.meeting_id)
     if meeting is None:
         return None
     sender = current_app.config["MAIL_LIST_SENDER"]
+    address = transport_address(member.address)
+    common = {"address": member.address, "name": member.name, "language": member.language,
+              "sender": sender, "code": member.code, "date": member.queued_at,
+              "meeting": meeting}
     if mailing.kind == "announcement":
         announcement = db.session.get(Announcement, mailing.reference)
         if announcement is None:
             return None
-        return ListMail("announcement", announcement.subject, sender=sender,
-                        token=_member_token(None), links=list_links, meeting=meeting,
-                        body=announcement.body, body_html=markup.render(announcement.body))
+        token = personal_token(member.subscriber_id, member.address)
+        return compose("announcement", announcement.subject, links=list_links(token),
+                       body=announcement.body, body_html=markup.render(announcement.body),
+                       **common)
     kind = mailing.kind
-    request = calendar.Request(meeting, METHOD[kind]) if kind in METHOD else None
-    return ListMail(kind, lambda: SUBJECTS[kind](meeting), sender=sender,
-                    token=_member_token(meeting.id), links=_meeting_links(meeting),
-                    calendar=(request.for_attendee, request.method) if request else None,
-                    meeting=meeting, description=markup.render(meeting.description),
-                    meeting_url=calendar.meeting_url(meeting),
-                    ics_url=calendar.file_url(meeting), answers=kind != "cancellation")
-
-
-def register_with_delivery() -> None:
-    outbox.register_renderer((*MEETING_KINDS, "announcement"), render)
+    token = personal_token(member.subscriber_id, member.address, meeting_id=meeting.id)
+    method = METHOD.get(kind)
+    return compose(
+        kind, lambda: SUBJECTS[kind](meeting),
+        links={**list_links(token), **rsvp.links(meeting.id, token)},
+        calendar=(calendar.request(meeting, method, address, member.name), method)
+        if method else None,
+        description=markup.render(meeting.description), meeting_url=calendar.meeting_url(meeting),
+        ics_url=calendar.file_url(meeting), answers=kind != "cancellation", **common)
 
 
 def _queue(kind: str, meeting: Meeting, subscriber_ids: sa.Select) -> int:

@@ -69,6 +69,9 @@ class Meeting(db.Model):
     host_contact: Mapped[str | None] = mapped_column(sa.String(300))
     uid: Mapped[str] = mapped_column(sa.String(200), unique=True)
     sequence: Mapped[int] = mapped_column(default=0)
+    # Time or place changed: the update to those invited goes out then (changes until
+    # then go out with it).
+    update_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # NetzWerkStatt only: places, child-care places, and whether people may register.
     capacity: Mapped[int | None]
     childcare_capacity: Mapped[int | None]

@@ -30,8 +30,8 @@ def _send(template: str, subject, registration, meeting, *, kind: str,
           calendar_method: str | None = None, named: bool = True, **context) -> None:
     ics = None
     if calendar_method:
-        request = calendar.Request(meeting, calendar_method)
-        ics = (request.for_attendee(registration.email, registration.name), request.method)
+        ics = (calendar.request(meeting, calendar_method, registration.email, registration.name),
+               calendar_method)
     message = compose(
         template, subject, address=registration.email,
         name=registration.name if named else None,

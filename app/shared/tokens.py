@@ -8,14 +8,11 @@ secrets stay valid through ``SECRET_KEY_FALLBACKS``, so rotating the key does no
 break links already sent.
 """
 
-import contextvars
 import hashlib
-import time
-from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 PURPOSE_MAX_AGE = {
     "confirm": "CONFIRM_TOKEN_MAX_AGE",
@@ -32,28 +29,6 @@ PURPOSE_MAX_AGE = {
 
 # A token for several purposes (a list mail's) is signed with this salt.
 _SEVERAL = "several"
-_issued_at: contextvars.ContextVar[int | None] = contextvars.ContextVar("issued_at", default=None)
-
-
-class _Signer(TimestampSigner):
-    """Signs with the time set by ``issued_at``: a mail rendered again for a retry
-    carries the very same links."""
-
-    def get_timestamp(self) -> int:
-        at = _issued_at.get()
-        return int(time.time()) if at is None else at
-
-
-@contextmanager
-def issued_at(moment):
-    """Tokens made inside are dated ``moment`` (a datetime) instead of now."""
-    reset = _issued_at.set(int(moment.timestamp()))
-    try:
-        yield
-    finally:
-        _issued_at.reset(reset)
-
-
 class TokenError(Exception):
     """A token that cannot be used. ``reason`` is "invalid", "expired" or "used";
     ``payload`` is set when the signature was genuine (expired or used tokens)."""
@@ -74,7 +49,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 @lru_cache(maxsize=32)
 def _cached_serializer(purpose: str, keys: tuple[str, ...]) -> URLSafeTimedSerializer:
     """Built once per purpose and set of keys: a send signs two links per recipient."""
-    return URLSafeTimedSerializer(list(keys), salt=f"vernetzer.{purpose}", signer=_Signer)
+    return URLSafeTimedSerializer(list(keys), salt=f"vernetzer.{purpose}")
 
 
 def make_token(purpose: str | tuple[str, ...], payload: dict) -> str:

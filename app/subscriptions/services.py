@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..delivery import outbox, recipients
+from ..delivery import outbox
 from ..extensions import db, page_cache
 from ..shared import audit, database, ratelimit
 from ..shared.database import utcnow
@@ -439,18 +439,20 @@ def purge_unconfirmed(now=None) -> int:
     return len(ids)
 
 
-def _active_among(ids: set[int]) -> dict[int, recipients.Person]:
+def wanting_list_mail(ids: set[int]) -> dict[int, tuple[str | None, str]]:
+    """Of the subscribers ``ids``, those still on the list: ID -> (name, language)."""
     # Looked up by ID alone and the status checked here: so the database always
     # takes the primary key, even with statistics from before a large import
     # (PostgreSQL then scanned every active member for each batch).
-    return {id_: recipients.Person(name=name, language=language)
+    return {id_: (name, language)
             for id_, name, language, status in db.session.execute(
                 sa.select(Subscriber.id, Subscriber.name, Subscriber.language,
                           Subscriber.status).where(Subscriber.id.in_(ids)))
             if status == SubscriberStatus.ACTIVE}
 
 
-def _count_hard_bounce(subscriber_id: int) -> None:
+def count_hard_bounce(subscriber_id: int) -> None:
+    """A permanent delivery failure; at ``BOUNCE_LIMIT`` the subscriber is bounced."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return
@@ -458,12 +460,6 @@ def _count_hard_bounce(subscriber_id: int) -> None:
     if (subscriber.hard_bounces >= current_app.config["BOUNCE_LIMIT"]
             and subscriber.status == SubscriberStatus.ACTIVE):
         subscriber.status = SubscriberStatus.BOUNCED
-
-
-def register_with_delivery() -> None:
-    """Tell delivery who still wants list mail and where hard bounces count."""
-    recipients.register(recipients.Hooks(wanted=_active_among,
-                                         hard_bounce=_count_hard_bounce))
 
 
 def active_ids(*, among=None, excluding=None, with_address: bool = False) -> sa.Select:

@@ -51,7 +51,7 @@ def test_server_down_then_back_everything_arrives(app, mailbox, smtp_server):
 
 
 def test_temporary_refusal_is_retried_with_backoff(app, mailbox):
-    mailbox.reply = lambda envelope: "451 4.3.0 try again later"
+    mailbox.reply = lambda envelope: "451 4.4.1 no answer from the next host, try again later"
     queue_confirmation(app, "busy@example.org")
     with app.app_context():
         sender.drain()
@@ -87,7 +87,7 @@ def test_permanent_refusal_fails_and_counts_against_the_subscriber(app, mailbox)
 
 def test_gives_up_after_the_configured_attempts(app, mailbox):
     app.config["OUTBOX_MAX_ATTEMPTS"] = 2
-    mailbox.reply = lambda envelope: "421 4.7.0 closing"
+    mailbox.reply = lambda envelope: "450 4.4.2 connection dropped"
     queue_confirmation(app, "never@example.org")
     for _ in range(3):
         make_due(app)

@@ -50,8 +50,8 @@ def test_hard_bounces_make_a_subscriber_bounced(app, mailbox):
         assert gone.hard_bounces == 2 and gone.status == SubscriberStatus.BOUNCED
 
 
-def test_rate_limit_holds_back_the_rest(app, mailbox):
-    app.config["MAIL_RATE_PER_MINUTE"] = 3
+def test_the_quota_holds_back_the_rest(app, mailbox):
+    app.config["MAIL_QUOTA"] = [(4, 60)]  # 4 a minute; list mail leaves one of them free
     queue(app, 5)
     with app.app_context():
         assert sender.drain() == 3
@@ -145,5 +145,5 @@ def test_outbox_status_on_the_command_line(app, runner, mailbox):
         sender.drain()
     result = runner.invoke(args=["outbox", "status"])
     assert result.exit_code == 0
-    assert "test: queued 0, sending 0, sent 2, failed 1, dropped 0" in result.output
+    assert "test: sent 2, queued 0, retrying 0, sending 0, failed 1, dropped 0" in result.output
     assert "failed: p1@example.org: 550 5.1.1 no such user" in result.output

@@ -1,6 +1,6 @@
 """The worker's senders when the database or the relay fails under them, and pages
 that never wait for the relay. Real worker processes (``flask worker``), a real SMTP
-server that offers PIPELINING, a real database."""
+server, a real database."""
 
 import signal
 import sqlite3
@@ -165,7 +165,7 @@ def test_sign_up_answers_at_once_while_the_relay_is_down_or_hangs(live_database,
 
 def test_a_sender_carries_on_after_an_unexpected_error(live_database, smtp_server, mailbox,
                                                        monkeypatch, tmp_path):
-    """A bug in one batch (here: the transfer raises something no one expected) is
+    """A bug in one batch (here: the relay raises something no one expected) is
     logged; the sender takes its rows back and sends them, without a restart."""
     import threading
 
@@ -177,15 +177,15 @@ def test_a_sender_carries_on_after_an_unexpected_error(live_database, smtp_serve
     fill_outbox(live_database, 40)
     app = create_app({**base_config(live_database, smtp_server.port, tmp_path),
                       "MAIL_CONNECTIONS": 1})
-    transfer, calls = Relay.transfer, []
+    send, calls = Relay.send, []
 
-    def flaky(self, mails, record, settle):
+    def flaky(self, *args):
         calls.append(len(calls))
         if len(calls) == 1:
             raise ValueError("a bug")
-        return transfer(self, mails, record, settle)
+        return send(self, *args)
 
-    monkeypatch.setattr(Relay, "transfer", flaky)
+    monkeypatch.setattr(Relay, "send", flaky)
     halt = threading.Event()
     worker = threading.Thread(target=sender.serve, args=(app, halt))
     worker.start()
@@ -201,8 +201,8 @@ def test_a_sender_carries_on_after_an_unexpected_error(live_database, smtp_serve
 
 def test_many_connections_to_a_slow_relay_share_the_database_pool(live_database, smtp_server,
                                                                   mailbox):
-    """Each sender holds a database connection for its results while it sends: 24 of
-    them at once must not wait for the pool (or fail on it)."""
+    """24 senders of one worker at once must not wait for the database pool (or fail
+    on it)."""
     fill_outbox(live_database, 240)
     mailbox.delay = 0.05
     worker = start_worker(process_env(live_database, smtp_server.port, MAIL_CONNECTIONS=24,
@@ -214,32 +214,3 @@ def test_many_connections_to_a_slow_relay_share_the_database_pool(live_database,
         output = stop(worker)
     assert "error" not in output, output
     assert len(received_ids(mailbox)) == 240
-
-
-def test_results_written_ahead_on_postgresql_leave_the_pool_as_it_was(live_database,
-                                                                      smtp_server, mailbox,
-                                                                      tmp_path):
-    """On PostgreSQL each result is sent without waiting and collected before the next
-    final dot, on a pooled connection that commits without waiting for the disk: every
-    mail ends recorded once, and the connection goes back to the pool with the
-    server's durable commits and without the sender's prepared statement."""
-    if not live_database.startswith("postgresql"):
-        pytest.skip("the results written ahead are PostgreSQL's")
-    from app import create_app
-    from app.delivery import sender
-    from app.extensions import db
-    from tests.conftest import base_config
-
-    fill_outbox(live_database, 120)
-    app = create_app(base_config(live_database, smtp_server.port, tmp_path))
-    with app.app_context():
-        assert sender.drain(batch=50) == 120
-        with db.engine.connect() as first, db.engine.connect() as second:
-            for connection in (first, second):
-                assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-                assert connection.exec_driver_sql(
-                    "SELECT count(*) FROM pg_prepared_statements "
-                    "WHERE name = 'vernetzer_outbox_result'").scalar() == 0
-        db.engine.dispose()
-    assert outbox_states(live_database) == Counter({"sent": 120})
-    assert sorted(received_ids(mailbox).values()) == [1] * 120

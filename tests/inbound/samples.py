@@ -138,9 +138,12 @@ def malformed_calendar() -> bytes:
             + "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nDTSTART:kein-datum\r\n").encode()
 
 
-def dsn(recipient: str, envelope_to: str, original_message_id: str, *, action="failed",
-        status="5.1.1") -> bytes:
-    """A delivery status notification (RFC 3464) as Postfix writes one."""
+def dsn(recipient: str, envelope_to: str, original_message_id: str | None, *,
+        action="failed", status="5.1.1") -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one; without
+    ``original_message_id`` it quotes the original's headers only partly, as many
+    hosting relays do (the envelope tag in To is then all that names it)."""
+    quoted = f"Message-ID: {original_message_id}\r\n" if original_message_id else ""
     return (f"From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\n"
             f"To: {envelope_to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
             f"Date: {format_datetime(datetime.now(UTC))}\r\n"
@@ -156,7 +159,7 @@ def dsn(recipient: str, envelope_to: str, original_message_id: str, *, action="f
             "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
             "--dsn\r\nContent-Type: text/rfc822-headers\r\n\r\n"
             f"From: Stadtteilvernetzer Stuttgart <vernetzer@localhost>\r\nTo: {recipient}\r\n"
-            f"Subject: Einladung\r\nMessage-ID: {original_message_id}\r\n\r\n"
+            f"Subject: Einladung\r\n{quoted}\r\n"
             "--dsn--\r\n").encode()
 
 

@@ -123,6 +123,20 @@ def test_a_bounce_found_only_by_its_message_id(app, invited, imap_mailbox):
             Subscriber.email == PEOPLE["bounce"])) == 1
 
 
+def test_a_bounce_found_only_by_its_envelope_tag(app, invited, imap_mailbox):
+    """Most hosting relays quote the original's headers only partly: the envelope
+    tag (``einladung+<code>@…``, the code as long as the sender makes it) names it."""
+    code = invited["mails"]["bounce"]["Message-ID"].strip("<>").split("@")[0]
+    assert len(code) == 32
+    imap_mailbox.deliver(samples.dsn(PEOPLE["bounce"], f"einladung+{code}@vernetzer.example",
+                                     None))
+    poll(app)
+    with app.app_context():
+        bounces = dict(db.session.execute(sa.select(Subscriber.email, Subscriber.hard_bounces)))
+    assert bounces[PEOPLE["bounce"]] == 1 and sum(bounces.values()) == 1
+    assert kept(app) == []
+
+
 def test_odd_mail_is_kept_for_organisers_and_changes_nothing(app, client, mailbox, invited,
                                                              imap_mailbox, sign_in):
     app.config["INBOUND_FORWARD_TO"] = "Orga <orga-team@example.org>"

@@ -1,0 +1,140 @@
+"""The mailbox's ration (``MAIL_QUOTA``, say ``100/hour;1000/day``) and the pause
+after the relay said the door is closed, both kept in the database, so that every
+sender of every worker counts against the same figures.
+
+The windows slide: a mail counts in a window of an hour for the hour after it went
+out (its ``sent_at``), and a mail being sent counts at once. A sliding window never
+lets more through in any stretch of that length than a host's window does, however
+the host counts (from the full hour, from the first mail, or sliding too).
+
+Mail to one person may use the whole window; list mail leaves a share of each window
+free (``MAIL_QUOTA_PERSONAL_SHARE``, at least one mail), so that a confirmation
+or a sign-in link goes out within a minute even while a mailing waits for the quota.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from .models import OutboxMessage, OutboxStatus, RelayPause
+
+OUTBOX = OutboxMessage.__table__
+# Without a quota, a relay that throttles is left alone this long at first.
+PAUSE_CAP_WITHOUT_QUOTA = 3600
+
+
+@dataclass(frozen=True)
+class Window:
+    amount: int  # mails
+    seconds: int
+
+    @property
+    def reserved(self) -> int:
+        """Mails of the window that list mail leaves to mail for one person."""
+        if self.amount < 2:
+            return 0
+        share = current_app.config["MAIL_QUOTA_PERSONAL_SHARE"] / 100
+        return min(self.amount - 1, max(1, math.ceil(self.amount * share)))
+
+
+def windows() -> list[Window]:
+    return [Window(amount, seconds) for amount, seconds in current_app.config["MAIL_QUOTA"]]
+
+
+def _pause_row() -> RelayPause:
+    """The pause row, locked until the caller's transaction ends: senders counting the
+    quota take turns."""
+    locked = db.session.execute(
+        sa.update(RelayPause).where(RelayPause.id == 1).values(strikes=RelayPause.strikes))
+    if not locked.rowcount:
+        db.session.add(RelayPause(id=1, strikes=0))
+        db.session.flush()
+    return db.session.get(RelayPause, 1, populate_existing=True)
+
+
+def _used(now: datetime, spans: list[int]) -> list[int]:
+    """Mails sent within each of ``spans`` seconds before ``now``, plus those being sent."""
+    if not spans:
+        return []
+    sending = db.session.scalar(sa.select(sa.func.count()).select_from(OUTBOX).where(
+        OUTBOX.c.status == OutboxStatus.SENDING.value))
+    row = db.session.execute(sa.select(*(
+        sa.func.coalesce(sa.func.sum(sa.case((OUTBOX.c.sent_at > now - timedelta(seconds=span),
+                                              1), else_=0)), 0)
+        for span in spans)).where(OUTBOX.c.sent_at > now - timedelta(seconds=max(spans)))).one()
+    return [sending + count for count in row]
+
+
+def allowance(now: datetime) -> tuple[int, int]:
+    """How many mails to one person, and how many list mails, may go out now. Locks
+    the pause row until the caller commits: claim within the same transaction."""
+    pause = _pause_row()
+    if pause.until is not None and pause.until > now:
+        return 0, 0
+    quota = windows()
+    if not quota:
+        return math.inf, math.inf
+    used = _used(now, [window.seconds for window in quota])
+    personal = min(window.amount - count for window, count in zip(quota, used, strict=True))
+    listed = min(window.amount - window.reserved - count
+                 for window, count in zip(quota, used, strict=True))
+    return max(personal, 0), max(listed, 0)
+
+
+def paused_until(now: datetime) -> datetime | None:
+    """When the relay's pause ends, if it is paused now."""
+    until = db.session.scalar(sa.select(RelayPause.until).where(RelayPause.id == 1))
+    return until if until is not None and until > now else None
+
+
+def pause(answer: str, now: datetime) -> datetime:
+    """The relay answered that the account is throttled: nobody sends until the
+    oldest mail of the shortest window has left it, and at least one mail's share
+    of it (without a quota, ``OUTBOX_RETRY_BASE_SECONDS``); each throttled answer
+    in a row doubles that, up to the longest window. Commits; returns the end."""
+    row = _pause_row()
+    quota = sorted(windows(), key=lambda window: window.seconds)
+    if quota:
+        shortest = quota[0]
+        oldest = db.session.scalar(sa.select(sa.func.min(OUTBOX.c.sent_at)).where(
+            OUTBOX.c.sent_at > now - timedelta(seconds=shortest.seconds)))
+        opens = ((oldest + timedelta(seconds=shortest.seconds) - now).total_seconds()
+                 if oldest is not None else 0)
+        least, cap = shortest.seconds / shortest.amount, quota[-1].seconds
+    else:
+        opens = 0
+        least = current_app.config["OUTBOX_RETRY_BASE_SECONDS"]
+        cap = max(PAUSE_CAP_WITHOUT_QUOTA, least)
+    row.strikes += 1
+    seconds = min(max(opens, least * 2 ** min(row.strikes - 1, 20)), cap)
+    row.until = now + timedelta(seconds=seconds)
+    row.answer = answer[:500]
+    db.session.commit()
+    return row.until
+
+
+def resume() -> None:
+    """A mail went out after a pause: the next throttled answer pauses briefly again."""
+    db.session.execute(sa.update(RelayPause).where(RelayPause.id == 1, RelayPause.strikes > 0)
+                       .values(strikes=0))
+    db.session.commit()
+
+
+def finish_time(mails: int, now: datetime) -> datetime:
+    """When ``mails`` list mails, counted from the first one waiting now, will have
+    gone out under the quota (roughly: by whole windows)."""
+    quota = windows()
+    end = paused_until(now) or now
+    if not quota:
+        return end
+    used = _used(now, [window.seconds for window in quota])
+    for window, count in zip(quota, used, strict=True):
+        per_window = window.amount - window.reserved
+        later = mails - max(per_window - count, 0)
+        if later > 0:
+            end = max(end, now + timedelta(seconds=window.seconds * math.ceil(later / per_window)))
+    return end
