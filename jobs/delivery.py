@@ -6,11 +6,12 @@ from app.meetings import invitations, rsvp
 
 
 def queue_meeting_mails() -> int:
-    """Queue due announcements, invitations (late joiners too) and reminders: each
-    mailing one statement, committed at once, so the senders start on it."""
+    """Queue due announcements, updates, invitations (late joiners too) and
+    reminders: each mailing one statement, committed at once, so the senders start on it."""
     total = 0
-    for queue in (invitations.queue_announcements, invitations.queue_invitations,
-                  invitations.queue_reminders, rsvp.queue_headcounts):
+    for queue in (invitations.queue_announcements, invitations.queue_updates,
+                  invitations.queue_invitations, invitations.queue_reminders,
+                  rsvp.queue_headcounts):
         total += queue()
         db.session.commit()
     return total

@@ -8,7 +8,7 @@ A mail to one person is stored rendered. A mail to many list members is a
 row is rendered when it is sent (``hooks.Hooks.render``), the same way on every try.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -231,3 +231,12 @@ def list_mail_finish(mails: int, now: datetime | None = None) -> datetime:
         OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
         OutboxMessage.list_mail.is_(True)))
     return quota.finish_time(waiting + mails, now)
+
+
+def list_mail_duration(mails: int) -> timedelta:
+    """How long ``mails`` list mails take under the quota when nothing else waits."""
+    return quota.duration(mails)
+
+
+def quota_in_words() -> str | None:
+    return quota.in_words()

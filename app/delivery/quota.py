@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_number, format_timedelta
+from flask_babel import gettext as _
 
 from ..extensions import db
 from .models import OutboxMessage, OutboxStatus, RelayPause
@@ -124,17 +126,36 @@ def resume() -> None:
     db.session.commit()
 
 
-def finish_time(mails: int, now: datetime) -> datetime:
-    """When ``mails`` list mails, counted from the first one waiting now, will have
-    gone out under the quota (roughly: by whole windows)."""
-    quota = windows()
-    end = paused_until(now) or now
-    if not quota:
-        return end
-    used = _used(now, [window.seconds for window in quota])
-    for window, count in zip(quota, used, strict=True):
+def _time_for(mails: int, used: list[int]) -> timedelta:
+    """How long ``mails`` list mails take under the quota, the windows holding ``used``
+    (roughly: by whole windows)."""
+    longest = timedelta(0)
+    for window, count in zip(windows(), used, strict=True):
         per_window = window.amount - window.reserved
         later = mails - max(per_window - count, 0)
         if later > 0:
-            end = max(end, now + timedelta(seconds=window.seconds * math.ceil(later / per_window)))
-    return end
+            longest = max(longest, timedelta(seconds=window.seconds * math.ceil(later / per_window)))
+    return longest
+
+
+def finish_time(mails: int, now: datetime) -> datetime:
+    """When ``mails`` list mails, counted from the first one waiting now, will have
+    gone out under the quota."""
+    start = paused_until(now) or now
+    if not windows():
+        return start
+    return start + _time_for(mails, _used(now, [window.seconds for window in windows()]))
+
+
+def duration(mails: int) -> timedelta:
+    """How long ``mails`` list mails take under the quota, starting with empty windows."""
+    return _time_for(mails, [0] * len(windows()))
+
+
+def in_words() -> str | None:
+    """The quota for people ("100 Mails je 1 Stunde, 1.000 Mails je 1 Tag"); None: none."""
+    if not windows():
+        return None
+    return ", ".join(_("%(count)s mails per %(span)s", count=format_number(window.amount),
+                       span=format_timedelta(timedelta(seconds=window.seconds), threshold=1))
+                     for window in windows())

@@ -30,10 +30,11 @@ def kind_label(kind: str) -> str:
 @bp.get("/organisation/versand")
 @organiser_required
 def sends():
-    """Per send: how far it is, and what failed (with the SMTP answer; the
-    addresses only for admins, who alone see the list)."""
+    """Per send: how far it is, when it should end under the quota, and what failed
+    (with the SMTP answer; the addresses only for admins, who alone see the list)."""
     return render_template("delivery/sends.html", sends=outbox.status(),
-                           pending=outbox.pending())
+                           pending=outbox.pending(), paused_until=outbox.paused_until(),
+                           quota=outbox.quota_in_words())
 
 
 catcher_bp = Blueprint("catcher", __name__, url_prefix="/_mails")

@@ -95,8 +95,13 @@ def change(announcement: Announcement, *, actor: str, subject, body, send_at=Non
 
 def recipients() -> int:
     """How many people an announcement would reach now."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(
-        subscriptions.active_ids().order_by(None).subquery()))
+    return subscriptions.active_count()
+
+
+def forecast(announcement: Announcement, now=None) -> invitations.Forecast:
+    """When the announcement will have reached everyone under the mail quota."""
+    now = now or utcnow()
+    return invitations.list_forecast(max(announcement.send_at, now), now)
 
 
 def collides_with_invitation(announcement: Announcement, now=None):

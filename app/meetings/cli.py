@@ -10,7 +10,7 @@ from ..extensions import db
 from ..shared.audit import CLI
 from ..shared.commands import Commands
 from ..shared.timeutil import local, local_text, parse_local
-from . import holidays_bw
+from . import holidays_bw, invitations
 from . import services as service
 from . import venues as venue_service
 
@@ -106,6 +106,7 @@ def announce(meeting_id):
     """Publish a draft; from then on invitations go out on schedule."""
     meeting = _run(lambda: service.announce(service.get(meeting_id), actor=CLI))
     click.echo(f"announced: {meeting.id}")
+    click.echo(invitations.meeting_forecast(meeting).in_words())
 
 
 @meetings.command("update")
@@ -120,8 +121,10 @@ def announce(meeting_id):
 @click.option("--host-contact")
 @click.option("--same-evening", is_flag=True,
               help="Save even if another meeting is on the same evening.")
+@click.option("--notify", is_flag=True,
+              help="Send those invited an update even if time and place stay the same.")
 def update(meeting_id, start, end, district, venue_id, topic, description, host_organisation,
-           host_contact, same_evening):
+           host_contact, same_evening, notify):
     """Change time, place, topic, description or hosts of a meeting."""
     def action():
         changes = {}
@@ -136,7 +139,7 @@ def update(meeting_id, start, end, district, venue_id, topic, description, host_
             if value is not None:
                 changes[key] = value
         return service.update(service.get(meeting_id), actor=CLI,
-                              allow_same_evening=same_evening, **changes)
+                              allow_same_evening=same_evening, notify=notify, **changes)
 
     meeting = _run(action)
     click.echo(f"updated: {meeting.id} (sequence {meeting.sequence})")

@@ -18,10 +18,12 @@ only the answer links and a link to the meeting's ``.ics``. Every meeting mail h
 the member's signed answer links (``rsvp``).
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from ..delivery import outbox
@@ -86,6 +88,52 @@ def render(mailing: MailingInfo, member: Member) -> Mail | None:
         ics_url=calendar.file_url(meeting), answers=kind != "cancellation", **common)
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """When a mailing to the whole list will have reached everyone under the quota."""
+
+    recipients: int
+    last_mail_at: datetime
+    too_late: bool = False  # a meeting's invitations and reminders cannot all go out in time
+
+    def in_words(self) -> str:
+        """For the organiser's page and the command line."""
+        quota = outbox.quota_in_words()
+        when = format_datetime(self.last_mail_at, "short")
+        text = (_("Reaches all %(count)s by about %(time)s; your mailbox allows %(quota)s.",
+                  count=self.recipients, time=when, quota=quota) if quota
+                else _("Reaches all %(count)s by about %(time)s.", count=self.recipients,
+                       time=when))
+        if self.too_late:
+            text += " " + _("Warning: under the mail quota the invitations and reminders "
+                            "cannot all go out before the meeting starts.")
+        return text
+
+
+def _finish(mails: int, starting, now) -> datetime:
+    if starting <= now:
+        return outbox.list_mail_finish(mails, now)
+    return starting + outbox.list_mail_duration(mails)
+
+
+def list_forecast(starting, now=None) -> Forecast:
+    """A mail to every member going out at ``starting`` (an announcement)."""
+    now = now or utcnow()
+    count = subscriptions.active_count()
+    return Forecast(count, _finish(count, starting, now))
+
+
+def meeting_forecast(meeting: Meeting, now=None) -> Forecast:
+    """The invitations of ``meeting`` and, where they come first, its reminders."""
+    now = now or utcnow()
+    count = subscriptions.active_count()
+    invited_at = invitation_time(meeting, now)
+    last = _finish(count, invited_at, now)
+    remind_at = meeting.start_at - timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
+    reminded = remind_at + outbox.list_mail_duration(count) if invited_at < remind_at else last
+    return Forecast(count, last, too_late=max(last, reminded) > meeting.start_at)
+
+
 def _queue(kind: str, meeting: Meeting, subscriber_ids: sa.Select) -> int:
     """One personalised mail about the meeting to each subscriber of
     ``subscriber_ids`` (a query): a meeting request or cancellation with the member
@@ -144,13 +192,14 @@ def queue_invitations(now=None) -> int:
 
 
 def queue_reminders(now=None) -> int:
-    """Remind the invited a short while before (``REMIND_BEFORE_DAYS``). Who was
-    invited within that time (a meeting announced late, a late joiner) has just got
-    the invitation and no reminder."""
+    """Remind the invited a short while before (``REMIND_BEFORE_DAYS``), but not who
+    said no. Who was invited within that time (a meeting announced late, a late
+    joiner) has just got the invitation and no reminder."""
     days = timedelta(days=current_app.config["REMIND_BEFORE_DAYS"])
     return _queue_due("reminder", "REMIND_BEFORE_DAYS", lambda meeting: subscriptions.active_ids(
         among=outbox.recipients_about(meeting.id, INVITED, created_before=meeting.start_at - days),
-        excluding=outbox.recipients_about(meeting.id, ("reminder",))), now)
+        excluding=sa.union(outbox.recipients_about(meeting.id, ("reminder",)),
+                           rsvp.declined(meeting.id))), now)
 
 
 def _already_invited(meeting: Meeting) -> sa.Select:
@@ -158,16 +207,36 @@ def _already_invited(meeting: Meeting) -> sa.Select:
     return outbox.recipients_about(meeting.id, INVITED, delivered_only=True)
 
 
-def meeting_changed(meeting: Meeting) -> int:
+def meeting_changed(meeting: Meeting, now=None) -> None:
     """Time or place changed: mails not sent yet are outdated and dropped (the next run
-    invites those people afresh); who already has it in their calendar gets an update."""
+    invites those people afresh); who already has it in their calendar gets an update
+    ``MEETING_UPDATE_DELAY_MINUTES`` after the last change, one for all changes until
+    then (``queue_updates``)."""
     outbox.drop_queued_about(meeting.id, MEETING_KINDS)
-    return _queue("update", meeting, _already_invited(meeting))
+    delay = timedelta(minutes=current_app.config["MEETING_UPDATE_DELAY_MINUTES"])
+    meeting.update_due_at = (now or utcnow()) + delay
+    if not delay:
+        queue_updates(now)
+
+
+def queue_updates(now=None) -> int:
+    """The update to everyone who has the meeting in their calendar, for each meeting
+    whose last change is ``MEETING_UPDATE_DELAY_MINUTES`` ago."""
+    now = now or utcnow()
+    count = 0
+    for meeting in db.session.scalars(sa.select(Meeting).where(
+            Meeting.status == MeetingStatus.ANNOUNCED, Meeting.update_due_at <= now)
+            .with_for_update(skip_locked=True)).all():
+        meeting.update_due_at = None
+        count += _queue("update", meeting, _already_invited(meeting))
+    return count
 
 
 def meeting_cancelled(meeting: Meeting) -> int:
-    """Nothing queued goes out any more; who has it in their calendar gets METHOD:CANCEL."""
+    """Nothing queued goes out any more, nor an update still due; who has it in their
+    calendar gets METHOD:CANCEL."""
     outbox.drop_queued_about(meeting.id, MEETING_KINDS)
+    meeting.update_due_at = None
     return _queue("cancellation", meeting, _already_invited(meeting))
 
 

@@ -123,6 +123,12 @@ def answer_of(meeting: Meeting, subscriber) -> Answer | None:
         Rsvp.meeting_id == meeting.id, Rsvp.subscriber_id == subscriber.id))
 
 
+def declined(meeting_id: int) -> sa.Select:
+    """A query of the subscribers who said they will not come."""
+    return sa.select(Rsvp.subscriber_id).where(Rsvp.meeting_id == meeting_id,
+                                               Rsvp.answer == Answer.NO)
+
+
 def record(meeting: Meeting, subscriber, answer, source: AnswerSource, now=None) -> Rsvp:
     """Record (or change) the member's answer; the same answer twice changes nothing."""
     try:

@@ -120,11 +120,12 @@ def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
 
 
 def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
-           **changes) -> Meeting:
+           notify=False, **changes) -> Meeting:
     """Change what is given in ``changes`` (start, end, district, venue_id, topic,
     description, notes, host_organisation, host_contact). Time or place changes
-    raise the sequence; moving onto another meeting's evening raises ``SameEvening``
-    unless ``allow_same_evening``."""
+    raise the sequence and send those invited an update (after
+    ``MEETING_UPDATE_DELAY_MINUTES``); other changes only with ``notify``. Moving
+    onto another meeting's evening raises ``SameEvening`` unless ``allow_same_evening``."""
     if meeting.status == MeetingStatus.CANCELLED:
         raise UserError(_("A cancelled meeting cannot be changed."))
     if meeting.status == MeetingStatus.HELD:
@@ -155,12 +156,12 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
         meeting.description = (changes["description"] or "").strip() or None
     if "notes" in changes:
         meeting.organiser_notes = (changes["notes"] or "").strip() or None
-    if moved:
+    if moved or notify:
         meeting.sequence += 1
         if meeting.status == MeetingStatus.ANNOUNCED:
             if start != before_start and meeting.previous_start_at is None:
                 meeting.previous_start_at = before_start  # shown as "moved" in public
-            invitations.meeting_changed(meeting)
+            invitations.meeting_changed(meeting, now)
     audit.record(actor, "meeting.update", f"meeting {meeting.id}", before=before,
                  after={"start": local_text(start), "district": district,
                         "venue": venue.name if venue else None, "topic": topic,

@@ -33,7 +33,7 @@ from ..shared.timeutil import local, local_text, parse_local
 from ..shared.urls import external_url
 from ..shared.web import attempt, client_ip, organiser_required
 from ..subscriptions.mails import calendar_links
-from . import announcements, api, calendar, holidays_bw, rsvp, venues
+from . import announcements, api, calendar, holidays_bw, invitations, rsvp, venues
 from . import services as meetings
 from .forms import (
     AnnouncementForm,
@@ -368,8 +368,11 @@ def answers_export(meeting_id):
 def announce_meeting(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     if ButtonForm().validate_on_submit():
-        _done(lambda: meetings.announce(meeting, actor=g.organiser.email),
-              _("The meeting is announced."))
+        ok, _result = _done(lambda: meetings.announce(meeting, actor=g.organiser.email),
+                            _("The meeting is announced."))
+        if ok:
+            forecast = invitations.meeting_forecast(meeting)
+            flash(forecast.in_words(), "warning" if forecast.too_late else "info")
     return redirect(url_for(".meeting", meeting_id=meeting_id))
 
 
@@ -500,7 +503,8 @@ def announcement_preview(announcement_id):
     return render_template(
         "meetings/announcement_preview.html", announcement=announcement, message=message,
         recipients=announcements.recipients(), schedule_form=ScheduleForm(), button=ButtonForm(),
-        collision=announcements.collides_with_invitation(announcement), now=utcnow())
+        collision=announcements.collides_with_invitation(announcement), now=utcnow(),
+        forecast=announcements.forecast(announcement))
 
 
 @bp.get("/organisation/ankuendigungen/<int:announcement_id>/mail.html")
@@ -540,6 +544,7 @@ def announcement_schedule(announcement_id):
             announce_meeting=form.announce_meeting.data),
             _("The announcement is scheduled. You can change or withdraw it until it goes out."))
         if ok:
+            flash(announcements.forecast(announcement).in_words(), "info")
             return redirect(url_for(".announcement_list"))
     return redirect(url_for(".announcement_preview", announcement_id=announcement_id))
 

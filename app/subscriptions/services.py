@@ -462,6 +462,12 @@ def count_hard_bounce(subscriber_id: int) -> None:
         subscriber.status = SubscriberStatus.BOUNCED
 
 
+def active_count() -> int:
+    """How many are on the list now (what a mailing to everyone reaches)."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        Subscriber.status == SubscriberStatus.ACTIVE))
+
+
 def active_ids(*, among=None, excluding=None, with_address: bool = False) -> sa.Select:
     """A query of the active subscribers' IDs (``with_address``: and addresses) in
     order: only those ``among`` and none of those ``excluding`` (queries of IDs)

@@ -61,6 +61,7 @@ def expect(uid, name, status):
 
 
 def test_requests_updates_and_cancellations_read_the_same_everywhere(app, mailbox, announced):
+    app.config["MEETING_UPDATE_DELAY_MINUTES"] = 0  # each update at once
     run_jobs(app)
     invitations = mailbox.to("kalender@example.org")
     assert len(invitations) == 3
