@@ -131,8 +131,8 @@ def test_a_bounce_found_only_by_its_envelope_tag(app, invited, imap_mailbox):
     imap_mailbox.deliver(samples.dsn(PEOPLE["bounce"], f"einladung+{code}@vernetzer.example",
                                      None))
     poll(app)
+    with app.app_context():
         bounces = dict(db.session.execute(sa.select(Subscriber.email, Subscriber.hard_bounces)).all())
-        bounces = dict(db.session.execute(sa.select(Subscriber.email, Subscriber.hard_bounces)))
     assert bounces[PEOPLE["bounce"]] == 1 and sum(bounces.values()) == 1
     assert kept(app) == []
 
