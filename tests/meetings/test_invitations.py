@@ -11,9 +11,8 @@ import vobject
 import jobs
 from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.meetings import announcements
+from app.meetings import announcements, rsvp
 from app.meetings import invitations as delivery
-from app.meetings import rsvp
 from app.meetings import services as meetings
 from app.meetings.models import Answer, AnswerSource
 from app.organisers import services as organisers
