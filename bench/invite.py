@@ -8,8 +8,8 @@ Both sides send into Postfix's smtp-sink (a C SMTP server that is not the
 bottleneck). Each pipeline run creates a fresh database with the subscribers and an
 announced meeting, starts its worker processes together and times them until every
 mail is sent: the invitation job queues one mailing (one ``INSERT … SELECT``), then
-the worker's senders render, sign (``--dkim``: RSA; ``--ed25519``: also Ed25519) and
-send each row over their SMTP connections and record each result. The clock stops
+the worker's sender renders, signs (``--dkim``: RSA; ``--ed25519``: also Ed25519) and
+sends each row over its SMTP connection and records each result. The clock stops
 when a worker sees nothing queued or being sent any more (it looks every 50 ms), not
 when the worker processes have exited. The limit sends
 the very same message bytes, rendered beforehand, with bare smtplib over one
@@ -17,7 +17,7 @@ connection. Printed: mails per second of both and their ratio, the workers' CPU 
 per mail, each worker's peak memory, and the bytes the outbox adds per 1,000 mails.
 
 ``--latency``: the sink (aiosmtpd) takes 20 ms per message, like a real relay; the
-pipeline uses ``MAIL_CONNECTIONS`` (32) connections, bare smtplib one.
+pipeline uses ``--connections`` (default 1) connections, bare smtplib one.
 """
 
 import argparse
@@ -266,20 +266,21 @@ def fresh_postgres(url: str):
 
 
 def rendered(database: str, port: int, limit: int | None = None) -> list:
-    """Every outbox row's message, rendered as its sender renders it (and sends it)."""
+    """Every outbox row's message, rendered and signed as its sender does it."""
     import sqlalchemy as sa
 
-    from app.delivery import recipients, sender
+    from app.delivery import hooks, sender, signing
+    from app.delivery.compose import envelope_sender, transport_address
     from app.delivery.models import OutboxMessage
     from app.extensions import db
 
     table = OutboxMessage.__table__
     with make_app(database, port).app_context():
         rows = db.session.execute(sa.select(table).order_by(table.c.id).limit(limit)).all()
-        people = recipients.wanted({row.subscriber_id for row in rows})
-        machine = sender.Sender("bench")
-        mails = [machine.outgoing(row, people) for row in rows]
-        return [(mail.sender, mail.recipient, mail.prepare()) for mail in mails]
+        wanted = hooks.installed().wanted({row.subscriber_id for row in rows})
+        machine, mailings = sender.Sender("bench"), {}
+        return [(envelope_sender(row.code), transport_address(row.recipient),
+                 signing.sign(machine.message_of(row, wanted, mailings))) for row in rows]
 
 
 def bare_smtplib(messages: list, port: int) -> dict:
@@ -351,14 +352,14 @@ def main() -> None:
     parser.add_argument("--latency", action="store_true",
                         help="a sink taking 20 ms per message; many connections")
     parser.add_argument("--connections", type=int, default=None,
-                        help="SMTP connections per worker (default 1; 32 with --latency)")
+                        help="SMTP connections per worker (default 1)")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.connections is None:
-        args.connections = 32 if args.latency else 1
+        args.connections = 1
     if args.setup:
         setup(args.setup, args.database)
         return

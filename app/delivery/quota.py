@@ -50,11 +50,13 @@ def windows() -> list[Window]:
 def _pause_row() -> RelayPause:
     """The pause row, locked until the caller's transaction ends: senders counting the
     quota take turns."""
-    locked = db.session.execute(
-        sa.update(RelayPause).where(RelayPause.id == 1).values(strikes=RelayPause.strikes))
-    if not locked.rowcount:
-        db.session.add(RelayPause(id=1, strikes=0))
-        db.session.flush()
+    lock = sa.update(RelayPause).where(RelayPause.id == 1).values(strikes=RelayPause.strikes)
+    if not db.session.execute(lock).rowcount:  # the first claim ever
+        try:
+            with db.session.begin_nested():
+                db.session.add(RelayPause(id=1, strikes=0))
+        except sa.exc.IntegrityError:  # another sender made it meanwhile
+            db.session.execute(lock)
     return db.session.get(RelayPause, 1, populate_existing=True)
 
 

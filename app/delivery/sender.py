@@ -165,14 +165,14 @@ class Sender:
                            .values(status=QUEUED, claimed_by=None, last_error=answer[:500]))
         db.session.commit()
 
-    def _message(self, row, wanted, mailings) -> bytes | None:
+    def message_of(self, row, wanted, mailings) -> bytes | None:
         """The bytes of ``row``'s mail; None when it is not to be sent any more (the
         member left the list, the mailing is void)."""
+        person = wanted.get(row.subscriber_id)
+        if row.list_mail and person is None:
+            return None
         if row.message is not None:
             return row.message
-        person = wanted.get(row.subscriber_id)
-        if person is None:
-            return None
         if row.mailing_id not in mailings:
             mailing = db.session.get(Mailing, row.mailing_id)
             mailings[row.mailing_id] = mailing and hooks.MailingInfo(
@@ -199,7 +199,7 @@ class Sender:
         try:
             while waiting:
                 row = waiting[0]
-                message = self._message(row, wanted, mailings)
+                message = self.message_of(row, wanted, mailings)
                 if message is None:
                     self._record(waiting.pop(0), OutboxStatus.DROPPED)
                     continue

@@ -20,14 +20,13 @@ PERSONAL = sa.text("status = 'queued' AND NOT list_mail")
 
 def upgrade():
     op.drop_table('mail_budget')
-    relay_pause = op.create_table(
+    op.create_table(
         'relay_pause',
         sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('until', sa.DateTime(timezone=True), nullable=True),
         sa.Column('strikes', sa.Integer(), nullable=False),
         sa.Column('answer', sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_relay_pause')))
-    op.bulk_insert(relay_pause, [{'id': 1, 'strikes': 0}])
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_queued_personal', ['id'], unique=False,
                               postgresql_where=PERSONAL, sqlite_where=PERSONAL)
