@@ -141,7 +141,7 @@ def _register_domains(app: Flask) -> None:
     from .subscriptions import views as subscriptions_views
 
     delivery_hooks.install(app, delivery_hooks.Hooks(
-        kinds=invitations.KINDS, render=invitations.render,
+        kinds=invitations.KINDS, prepare=invitations.prepare, render=invitations.render,
         wanted=subscriptions.wanting_list_mail, hard_bounce=subscriptions.count_hard_bounce))
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,

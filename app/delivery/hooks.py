@@ -7,6 +7,7 @@ Delivery itself imports no other domain.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -39,10 +40,12 @@ class Member:
 
 @dataclass(frozen=True)
 class Hooks:
-    kinds: frozenset[str]  # every kind of mailing ``render`` knows
-    # The member's mail of a mailing; None when the mailing is void now (its meeting
-    # or announcement is gone).
-    render: Callable[[MailingInfo, Member], Mail | None]
+    kinds: frozenset[str]  # every kind of mailing ``prepare`` knows
+    # What all mails of a mailing share, loaded once per batch (the domain's own
+    # object); None when the mailing is void now (its meeting or announcement is gone).
+    prepare: Callable[[MailingInfo], Any]
+    # One member's mail of a prepared mailing.
+    render: Callable[[Any, Member], Mail]
     # Of these subscriber IDs, those who still want list mail: ID -> (name, language).
     wanted: Callable[[set[int]], dict[int, tuple[str | None, str]]]
     hard_bounce: Callable[[int], None]  # count a permanent failure for that subscriber

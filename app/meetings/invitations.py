@@ -57,35 +57,52 @@ SUBJECTS = {
 METHOD = {"invitation": "REQUEST", "update": "REQUEST", "cancellation": "CANCEL"}
 
 
-def render(mailing: MailingInfo, member: Member) -> Mail | None:
-    """One member's mail of a mailing about a meeting, as it is sent now (delivery
-    asks when it sends the row); None when its meeting or announcement is gone."""
+@dataclass(frozen=True)
+class MeetingMailing:
+    """What every member's mail of one mailing shares, loaded once per batch."""
+
+    kind: str
+    meeting: Meeting
+    announcement: Announcement | None
+    context: dict
+
+
+def prepare(mailing: MailingInfo) -> MeetingMailing | None:
+    """A mailing about a meeting as it is sent now (delivery asks when it sends its
+    rows); None when its meeting or announcement is gone."""
     meeting = db.session.get(Meeting, mailing.meeting_id)
     if meeting is None:
         return None
-    sender = current_app.config["MAIL_LIST_SENDER"]
-    address = transport_address(member.address)
-    common = {"address": member.address, "name": member.name, "language": member.language,
-              "sender": sender, "code": member.code, "date": member.queued_at,
-              "meeting": meeting}
     if mailing.kind == "announcement":
         announcement = db.session.get(Announcement, mailing.reference)
         if announcement is None:
             return None
+        return MeetingMailing(mailing.kind, meeting, announcement, {
+            "body": announcement.body, "body_html": markup.render(announcement.body)})
+    return MeetingMailing(mailing.kind, meeting, None, {
+        "description": markup.render(meeting.description),
+        "meeting_url": calendar.meeting_url(meeting), "ics_url": calendar.file_url(meeting),
+        "answers": mailing.kind != "cancellation"})
+
+
+def render(mailing: MeetingMailing, member: Member) -> Mail:
+    """One member's mail of a mailing: the templates in their language, their
+    personal links and (a meeting request) their own calendar object."""
+    meeting, kind = mailing.meeting, mailing.kind
+    common = {"address": member.address, "name": member.name, "language": member.language,
+              "sender": current_app.config["MAIL_LIST_SENDER"], "code": member.code,
+              "date": member.queued_at, "meeting": meeting, **mailing.context}
+    if mailing.announcement is not None:
         token = personal_token(member.subscriber_id, member.address)
-        return compose("announcement", announcement.subject, links=list_links(token),
-                       body=announcement.body, body_html=markup.render(announcement.body),
+        return compose("announcement", mailing.announcement.subject, links=list_links(token),
                        **common)
-    kind = mailing.kind
     token = personal_token(member.subscriber_id, member.address, meeting_id=meeting.id)
     method = METHOD.get(kind)
-    return compose(
-        kind, lambda: SUBJECTS[kind](meeting),
-        links={**list_links(token), **rsvp.links(meeting.id, token)},
-        calendar=(calendar.request(meeting, method, address, member.name), method)
-        if method else None,
-        description=markup.render(meeting.description), meeting_url=calendar.meeting_url(meeting),
-        ics_url=calendar.file_url(meeting), answers=kind != "cancellation", **common)
+    ics = calendar.request(meeting, method, transport_address(member.address),
+                           member.name) if method else None
+    return compose(kind, lambda: SUBJECTS[kind](meeting),
+                   links={**list_links(token), **rsvp.links(meeting.id, token)},
+                   calendar=(ics, method) if method else None, **common)
 
 
 @dataclass(frozen=True)

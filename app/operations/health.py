@@ -18,6 +18,7 @@ from ..delivery.relay import Relay, RelayError
 from ..extensions import db
 from ..inbound.imap import MailboxError, check_mailbox
 from ..shared.database import utcnow
+from ..subscriptions import services as subscriptions
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 # Values of SECRET_KEY that examples and tutorials use.
@@ -119,6 +120,20 @@ def _smtp() -> Check:
     return Check("SMTP relay", OK, f"{where} answers ({login}; offers {offers})")
 
 
+def _quota() -> Check:
+    """The mailbox's ration, and what one meeting costs the list under it."""
+    members = subscriptions.active_count()
+    meeting = 3 * members  # invitation, reminder and one update
+    if not outbox.quota_in_words():
+        return Check("mail quota", WARN, "none set (FLASK_MAIL_QUOTA): if your mailbox is "
+                     "rationed (most web hosts' are), set its figures, e.g. 100/hour;1000/day; "
+                     f"one meeting costs the list about {meeting} mails")
+    hours = outbox.list_mail_duration(meeting).total_seconds() / 3600
+    return Check("mail quota", OK, f"{outbox.quota_in_words()}; one meeting costs the list about "
+                 f"{meeting} mails ({members} members: invitation, reminder, an update), "
+                 f"{hours:.1f} hours of the quota")
+
+
 def _mailbox() -> Check:
     config = current_app.config
     if not config["INBOUND_IMAP_HOST"]:
@@ -190,8 +205,8 @@ def _worker() -> Check:
     return Check("worker", OK, f"heartbeat {age.total_seconds():.0f} s ago")
 
 
-CHECKS = (_secret_key, _base_url, _proxies, _database, _smtp, _mailbox, _dkim, _senders,
-          _rate_limits, _worker)
+CHECKS = (_secret_key, _base_url, _proxies, _database, _smtp, _quota, _mailbox, _dkim,
+          _senders, _rate_limits, _worker)
 
 
 def doctor() -> list[Check]:
