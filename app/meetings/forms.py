@@ -33,6 +33,8 @@ class MeetingForm(FlaskForm):
                                render_kw={"maxlength": 300})
     notes = TextAreaField(_l("Notes for organisers"), render_kw={"rows": 3})
     same_evening_ok = BooleanField(_l("Yes, two meetings on this evening are intended"))
+    notify = BooleanField(_l("Send those invited an update, even if time and place stay the "
+                             "same (a new time or place always sends one)"))
     submit = SubmitField(_l("Save"))
 
 

@@ -345,7 +345,8 @@ def meeting(meeting_id):
     result = None
     if form.validate_on_submit():
         ok, result = _done(
-            lambda: meetings.update(meeting, actor=g.organiser.email, **_meeting_fields(form)),
+            lambda: meetings.update(meeting, actor=g.organiser.email, notify=form.notify.data,
+                                    **_meeting_fields(form)),
             _("The changes have been saved."))
         if ok:
             return redirect(url_for(".meeting", meeting_id=meeting.id))

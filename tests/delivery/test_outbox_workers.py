@@ -3,18 +3,22 @@
 import base64
 import re
 import subprocess
+import threading
 from datetime import timedelta
 from email import message_from_bytes
 
 import dkim
+import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from app.delivery import outbox, sender, signing
-from app.delivery.models import OutboxMessage, WorkerHeartbeat
+from app.delivery.hooks import UnknownKind
+from app.delivery.models import Mailing, OutboxMessage, WorkerHeartbeat
 from app.extensions import db
 from app.shared.database import utcnow
+from app.subscriptions import services as subscriptions
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import list_member_mail
 
@@ -147,3 +151,22 @@ def test_outbox_status_on_the_command_line(app, runner, mailbox):
     assert result.exit_code == 0
     assert "test: sent 2, queued 0, retrying 0, sending 0, failed 1, dropped 0" in result.output
     assert "failed: p1@example.org: 550 5.1.1 no such user" in result.output
+
+
+def test_a_mailing_of_a_kind_nobody_renders_is_refused_before_anything_is_sent(app, mailbox):
+    """Queueing one is refused at once; one left in the outbox (the code that made it
+    is gone) stops the worker at its start with the kind's name, not a sender thread
+    in the middle of a batch."""
+    with app.app_context():
+        with pytest.raises(UnknownKind, match="'gone'"):
+            outbox.queue_mailing("gone", subscriptions.active_ids(with_address=True), key="x:{id}")
+        db.session.rollback()
+        mailing = Mailing(kind="gone")
+        db.session.add(mailing)
+        db.session.flush()
+        db.session.add(OutboxMessage(key="gone:1", kind="gone", mailing_id=mailing.id,
+                                     list_mail=True, recipient="a@example.org", code="c" * 32))
+        db.session.commit()
+    with pytest.raises(UnknownKind, match="'gone'"):
+        sender.serve(app, threading.Event())
+    assert mailbox.messages == []
