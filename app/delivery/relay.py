@@ -19,7 +19,12 @@ log = logging.getLogger(__name__)
 
 
 class RelayError(Exception):
-    """The connection failed or the relay closed it: what is unrecorded is retried."""
+    """The connection failed or the relay closed it: what is unrecorded is retried.
+    ``answer`` is the relay's (code, text) where it gave one (a ``421`` greeting)."""
+
+    def __init__(self, message: str, answer: tuple[int, str] | None = None):
+        super().__init__(message)
+        self.answer = answer
 
 
 class Verdict(enum.Enum):
@@ -73,6 +78,9 @@ class Relay:
             self.smtp.ehlo_or_helo_if_needed()
             if settings.username and settings.password:
                 self.smtp.login(settings.username, settings.password)
+        except smtplib.SMTPResponseException as error:  # say, "421 too many connections"
+            answer = (error.smtp_code, _text(error.smtp_error))
+            raise RelayError(f"{answer[0]} {answer[1]}", answer) from error
         except (smtplib.SMTPException, OSError) as error:
             raise RelayError(f"{type(error).__name__}: {error}") from error
         self.utf8 = self.smtp.has_extn("smtputf8")

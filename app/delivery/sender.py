@@ -167,11 +167,16 @@ class Sender:
         logs.event("mail.failed", id=row.id, kind=row.kind, code=row.code,
                    status=str(values["status"]), error=error[:200])
 
-    def _give_back(self, rows, answer: str) -> None:
-        """The relay is throttled: the rows wait, their tries untouched."""
+    def _pause(self, rows, code: int, text: str) -> None:
+        """The relay is throttled: the rows wait, their tries untouched, and every
+        sender pauses (``quota.pause``)."""
+        answer = f"{code} {text}"
         db.session.execute(sa.update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in rows]))
                            .values(status=QUEUED, claimed_by=None, last_error=answer[:500]))
         db.session.commit()
+        until = quota.pause(answer, utcnow())
+        log.warning("the relay is throttled (%s): sending paused until %s", answer, until)
+        self.close(abort=True)
 
     def message_of(self, row, wanted, mailings) -> bytes | None:
         """The bytes of ``row``'s mail; None when it is not to be sent any more (the
@@ -226,20 +231,19 @@ class Sender:
                     sent += 1
                     self.beat()
                 elif verdict == Verdict.THROTTLED:
-                    self._give_back([row, *waiting], f"{code} {text}")
+                    self._pause([row, *waiting], code, text)
                     waiting = []
-                    until = quota.pause(f"{code} {text}", utcnow())
-                    log.warning("the relay is throttled (%d %s): sending paused until %s",
-                                code, text, until)
-                    self.close(abort=True)
                 else:
                     self._fail(row, f"{code} {text}", permanent=verdict == Verdict.BOUNCE)
         except RelayError as error:
             self.close(abort=True)
             db.session.rollback()
-            for row in waiting:
-                self._fail(row, str(error), permanent=False)
-            log.warning("SMTP delivery interrupted: %s", error)
+            if error.answer and classify(*error.answer) == Verdict.THROTTLED:
+                self._pause(waiting, *error.answer)
+            else:
+                for row in waiting:
+                    self._fail(row, str(error), permanent=False)
+                log.warning("SMTP delivery interrupted: %s", error)
         except BaseException:
             self.close(abort=True)
             db.session.rollback()

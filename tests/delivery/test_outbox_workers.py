@@ -2,6 +2,7 @@
 
 import base64
 import re
+import socket
 import subprocess
 import threading
 from datetime import timedelta
@@ -170,3 +171,33 @@ def test_a_mailing_of_a_kind_nobody_renders_is_refused_before_anything_is_sent(a
     with pytest.raises(UnknownKind, match="'gone'"):
         sender.serve(app, threading.Event())
     assert mailbox.messages == []
+
+
+def test_a_relay_that_turns_the_connection_away_with_421_pauses_sending(app):
+    """Some hosts answer the greeting itself with ``421 … too many``: the mails wait,
+    their tries untouched, and the senders pause."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def refuse():
+        for _ in range(3):
+            try:
+                connection, _address = server.accept()
+            except OSError:
+                return
+            connection.sendall(b"421 4.7.0 Too many connections from your host, try later\r\n")
+            connection.close()
+
+    threading.Thread(target=refuse, daemon=True).start()
+    app.config["MAIL_PORT"] = server.getsockname()[1]
+    app.extensions["mail"].port = app.config["MAIL_PORT"]
+    queue(app, 2)
+    try:
+        with app.app_context():
+            assert sender.drain() == 0
+            rows = db.session.execute(sa.select(OutboxMessage.status, OutboxMessage.attempts,
+                                                OutboxMessage.last_error)).all()
+            assert outbox.paused_until() is not None
+    finally:
+        server.close()
+    assert [(status, attempts) for status, attempts, _ in rows] == [("queued", 0)] * 2
+    assert all("421 4.7.0" in error for _, _, error in rows)
