@@ -138,16 +138,17 @@ def first_queued_about(meeting_id: int, kinds):
         OutboxMessage.status != OutboxStatus.DROPPED))
 
 
-def bounced(codes) -> bool:
+def bounced(codes, recipients: set[str]) -> bool:
     """A bounce that came back later as mail (a DSN) for the mail with one of
     ``codes`` (its envelope tag or Message-ID): counts once as a hard bounce of its
-    recipient. False when no sent mail matches."""
+    recipient, when that recipient is one of the ``recipients`` the report says
+    failed. False when no sent mail matches."""
     codes = [code.strip("<>").partition("@")[0] for code in codes if code]
     if not codes:
         return False
     row = db.session.scalar(sa.select(OutboxMessage).where(
         OutboxMessage.code.in_(codes), OutboxMessage.status == OutboxStatus.SENT).limit(1))
-    if row is None:
+    if row is None or row.recipient.lower() not in recipients:
         return False
     row.status = OutboxStatus.FAILED
     row.last_error = "bounced (delivery status notification)"

@@ -72,18 +72,28 @@ def _is_dsn(message) -> bool:
             and str(message.get_param("report-type", "")).lower() == "delivery-status")
 
 
+def _reported_address(field) -> str:
+    """``rfc822; anna@example.org`` (RFC 3464) as the address alone, lower-cased."""
+    return str(field).partition(";")[2].strip().strip("<>").lower()
+
+
 def _handle_dsn(message) -> tuple[InboundStatus, str]:
     """A permanent failure (Action: failed, Status 5.x.x) counts as a hard bounce of
-    the mail it names; a delay is only noted."""
+    the mail it names, when the recipient it reports is the one that mail went to
+    (anyone holding a forwarded mail's Message-ID could otherwise push its member
+    toward "bounced"); a delay is only noted."""
     permanent = False
-    codes = []
+    codes, failed = [], set()
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "message/delivery-status":
             for block in part.get_payload():
                 action = str(block.get("Action", "")).strip().lower()
                 status = str(block.get("Status", "")).strip()
-                permanent |= action == "failed" and status.startswith("5")
+                if action == "failed" and status.startswith("5"):
+                    permanent = True
+                    failed |= {_reported_address(block.get(name)) for name in
+                               ("Final-Recipient", "Original-Recipient") if block.get(name)}
         elif kind == "message/rfc822":
             original = part.get_payload()[0]
             codes.append(_header(original, "Message-ID"))
@@ -95,7 +105,7 @@ def _handle_dsn(message) -> tuple[InboundStatus, str]:
     tag = _tag_pattern()
     for name in ("Delivered-To", "X-Original-To", "Envelope-To", "To"):
         codes.extend(match.group(1) for match in tag.finditer(_header(message, name)))
-    if outbox.bounced(codes):
+    if outbox.bounced(codes, failed):
         return InboundStatus.HANDLED, _("Undeliverable: counted as a hard bounce.")
     return InboundStatus.KEPT, _("A bounce for a mail this service cannot find.")
 

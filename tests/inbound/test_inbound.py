@@ -137,6 +137,19 @@ def test_a_bounce_found_only_by_its_envelope_tag(app, invited, imap_mailbox):
     assert kept(app) == []
 
 
+def test_a_bounce_for_another_recipient_counts_for_nobody(app, invited, imap_mailbox):
+    """A report that names a mail by its Message-ID (say, of a forwarded copy) but
+    another recipient than the one it went to is kept, and no member's count moves."""
+    message_id = invited["mails"]["bounce"]["Message-ID"]
+    imap_mailbox.deliver(samples.dsn("someone-else@example.net", "postmaster@vernetzer.example",
+                                     message_id))
+    poll(app)
+    with app.app_context():
+        bounces = dict(db.session.execute(sa.select(Subscriber.email, Subscriber.hard_bounces)).all())
+    assert sum(bounces.values()) == 0
+    assert len(kept(app)) == 1
+
+
 def test_odd_mail_is_kept_for_organisers_and_changes_nothing(app, client, mailbox, invited,
                                                              imap_mailbox, sign_in):
     app.config["INBOUND_FORWARD_TO"] = "Orga <orga-team@example.org>"
