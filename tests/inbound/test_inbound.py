@@ -193,6 +193,12 @@ def test_odd_mail_is_kept_for_organisers_and_changes_nothing(app, client, mailbo
     from tests.conftest import csrf_token
     form = client.get(f"/organisation/eingang/{stranger}").text
     assert 'value="fremd@example.org"' in form
+    for bad in ("abc", "999999", ""):  # typed by hand, or a meeting not offered
+        refused = client.post(f"/organisation/eingang/{stranger}", data={
+            "csrf_token": csrf_token(form), "meeting_id": bad, "email": PEOPLE["outlook"],
+            "answer": "yes"})
+        assert refused.status_code == 400 and "Bitte wählen Sie das Treffen" in refused.text
+    assert recorded(app) == {}
     done = client.post(f"/organisation/eingang/{stranger}", data={
         "csrf_token": csrf_token(form), "meeting_id": str(invited["id"]),
         "email": PEOPLE["outlook"], "answer": "yes"}, follow_redirects=True)
