@@ -188,8 +188,8 @@ def resend_confirmation(token: str, *, ip: str | None) -> None:
             return
         payload = error.payload
     subscriber = db.session.get(Subscriber, payload.get("s"))
-    if subscriber is None or subscriber.status == SubscriberStatus.ACTIVE:
-        return
+    if subscriber is None or subscriber.status != SubscriberStatus.PENDING:
+        return  # confirmed, left or bounced since: no mail (the page says the same)
     if _mail_allowed(subscriber.email, ip):
         _queue_confirmation(subscriber, payload.get("v") or consent.version_label("de"))
 

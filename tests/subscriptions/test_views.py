@@ -123,6 +123,22 @@ def test_expired_link_offers_new_one(client, mailbox, app):
     assert status(app, "late@example.org") == SubscriberStatus.ACTIVE
 
 
+def test_a_new_link_goes_to_nobody_who_has_left_the_list_since(client, mailbox, app):
+    """An old confirmation link of a person who confirmed and then left: "Neuen Link
+    senden" answers as always and mails nothing."""
+    subscribe(client, "weg@example.org")
+    old = confirm_link(mailbox.to("weg@example.org")[0])
+    client.post(old, data={"csrf_token": form_token(client)})
+    unsubscribe = link_in(mailbox.to("weg@example.org")[-1], "/abmelden/")
+    client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
+    assert status(app, "weg@example.org") == SubscriberStatus.UNSUBSCRIBED
+    sent = len(mailbox.to("weg@example.org"))
+    app.config["CONFIRM_TOKEN_MAX_AGE"] = -1
+    page = client.post(old + "/neu", data={"csrf_token": form_token(client)})
+    assert page.status_code == 200 and "Postfach" in page.text
+    assert len(mailbox.to("weg@example.org")) == sent
+
+
 def test_tampered_and_cross_purpose_tokens_are_refused(app, client, mailbox):
     subscribe(client, "tokens@example.org")
     message = mailbox.to("tokens@example.org")[0]
