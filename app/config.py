@@ -110,7 +110,8 @@ DEFAULTS = {
     "SIGNIN_LINK_MAX_AGE": 15 * 60,
     "PUBLIC_FORM_MAX_AGE": 24 * 3600,  # how long a public page's form may be sent
     "SIGNIN_MAILS_PER_ADDRESS": "5/hour",
-    "SIGNIN_MAILS_PER_IP": "10/hour",  # counted apart from sign-ups: purposes never share
+    "SIGNIN_MAILS_PER_IP": "10/hour",
+    "INBOUND_FORWARDS_PER_SENDER": "1/day",  # forwards to INBOUND_FORWARD_TO per sender  # counted apart from sign-ups: purposes never share
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Pages.
@@ -347,7 +348,7 @@ def check(config) -> None:
                                                  "with FLASK_INBOUND_IMAP_HOST")
     _quota(config)
     for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS",
-                 "SIGNIN_MAILS_PER_IP"):
+                 "SIGNIN_MAILS_PER_IP", "INBOUND_FORWARDS_PER_SENDER"):
         _rate(config, name)
     try:
         storage_from_string(str(config["RATELIMIT_STORAGE_URI"]))

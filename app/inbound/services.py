@@ -29,14 +29,19 @@ from ..delivery.compose import forward
 from ..extensions import db
 from ..meetings import rsvp
 from ..meetings import services as meetings
-from ..shared import audit, logs
+from ..shared import audit, logs, ratelimit
 from ..shared.database import by_id
 from ..shared.errors import UserError
 from ..subscriptions import services as subscriptions
 from .models import InboundKind, InboundMail, InboundStatus
 
 CALENDAR_TYPES = ("text/calendar", "application/ics")
-AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response")
+AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response",
+                      "X-Auto-Response-Suppress")
+# What responders that set none of those headers write in front of the subject.
+AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(abwesenheitsnotiz|automatische antwort|out of office|auto:|automatic reply|"
+    r"autoreply|auto-reply|abwesend)", re.I)
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -63,8 +68,10 @@ def _calendar_parts(message) -> list[bytes]:
 def _is_auto_reply(message) -> bool:
     submitted = _header(message, "Auto-Submitted").strip().lower()
     precedence = _header(message, "Precedence").strip().lower()
-    return ((submitted and submitted != "no") or precedence in ("auto_reply", "junk", "bulk")
-            or any(message.get(name) for name in AUTO_REPLY_HEADERS))
+    return ((submitted and submitted != "no")
+            or precedence in ("auto_reply", "junk", "bulk", "list")
+            or any(message.get(name) for name in AUTO_REPLY_HEADERS)
+            or bool(AUTO_REPLY_SUBJECT.match(_header(message, "Subject"))))
 
 
 def _is_dsn(message) -> bool:
@@ -178,7 +185,11 @@ def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
     db.session.flush()
     logs.after_commit(db.session(), "inbound.handled", id=record.id, kind=kind.value,
                       status=status.value, message_id=message_id)
-    if kind == InboundKind.OTHER and current_app.config["INBOUND_FORWARD_TO"]:
+    if kind == InboundKind.OTHER and current_app.config["INBOUND_FORWARD_TO"] and \
+            ratelimit.allow("INBOUND_FORWARDS_PER_SENDER",
+                            parseaddr(record.sender)[1].lower() or "unknown"):
+        # At most so many forwards per sender, whatever their mail looks like: a
+        # responder that marks nothing cannot start a loop with the forward's reader.
         outbox.enqueue(forward(raw, to=current_app.config["INBOUND_FORWARD_TO"],
                                subject=record.subject, note=note),
                        key=f"forward:{record.id}", kind="forward")

@@ -38,3 +38,24 @@ def test_a_mail_to_the_unsubscribe_address_unsubscribes(app, runner, tmp_path, m
 def test_no_mail_is_a_usage_error(runner):
     result = runner.invoke(args=["inbound"], input=b"")
     assert result.exit_code == 2 and "no mail on standard input" in result.output
+
+
+def test_auto_replies_that_mark_nothing_start_no_forwarding_loop(app, runner, mailbox):
+    """A responder's subject says what it is; one that says nothing at all is still
+    forwarded at most once a day per sender, however often it answers."""
+    app.config["INBOUND_FORWARD_TO"] = "Orga <orga-team@example.org>"
+
+    def mail(number: int, subject: str) -> bytes:
+        return (f"From: Anna <urlaub@example.net>\r\nTo: einladung@vernetzer.example\r\n"
+                f"Subject: {subject}\r\nMessage-ID: <auto{number}@example.net>\r\n\r\n"
+                "Ich bin bis Montag nicht erreichbar.\r\n").encode()
+
+    for number, subject in enumerate(["Abwesenheitsnotiz: Einladung",
+                                      "Automatische Antwort: Einladung", "Out of Office: x",
+                                      "Auto: Einladung"]):
+        result = runner.invoke(args=["inbound"], input=mail(number, subject))
+        assert result.exit_code == 0 and result.output.startswith("handled (auto_reply)"), \
+            result.output
+    for number in range(10, 15):  # no header, no telling subject: five times
+        assert runner.invoke(args=["inbound"], input=mail(number, "Re: Einladung")).exit_code == 0
+    assert len(mailbox.to("orga-team@example.org")) == 1
