@@ -44,12 +44,13 @@ def request_signin(email: str, *, ip: str | None) -> None:
     answers the same either way; invalid addresses and a reached limit raise
     ``UserError`` (for every address alike, counted before the lookup).
 
-    Nobody can lock an organiser out: the per-address limit counts requests per
-    address *and* client address, so a stranger's requests use up only the
-    stranger's own; and a new request keeps the earlier links working (they share
-    the nonce until one is used or they expire)."""
+    The per-address limit counts every request for that address, from any client
+    address: a flood from many addresses queues no more mail to the organiser.
+    Nobody can lock an organiser out all the same: every link sent stays valid (they
+    share the nonce until one is used or they expire), and the flood's links are in
+    the organiser's own mailbox."""
     email = normalise_email(email)
-    if not (ratelimit.allow("SIGNIN_MAILS_PER_ADDRESS", email, ip or "-")
+    if not (ratelimit.allow("SIGNIN_MAILS_PER_ADDRESS", email)
             and (ip is None or ratelimit.allow("SIGNIN_MAILS_PER_IP", ip))):
         raise UserError(_("Too many sign-in links were asked for from here. Please use the "
                           "newest link in your mail, or try again in an hour."))
