@@ -138,6 +138,17 @@ def first_queued_about(meeting_id: int, kinds):
         OutboxMessage.status != OutboxStatus.DROPPED))
 
 
+def sent_with(codes) -> tuple[str, int | None] | None:
+    """The address and meeting of the sent mail with one of ``codes`` (its envelope
+    tag, a reply address only that mail carried); None when there is none."""
+    codes = [code for code in codes if code]
+    if not codes:
+        return None
+    row = db.session.execute(sa.select(OutboxMessage.recipient, OutboxMessage.meeting_id).where(
+        OutboxMessage.code.in_(codes), OutboxMessage.status == OutboxStatus.SENT).limit(1)).first()
+    return None if row is None else (row.recipient, row.meeting_id)
+
+
 def bounced(codes, recipients: set[str]) -> bool:
     """A bounce that came back later as mail (a DSN) for the mail with one of
     ``codes`` (its envelope tag or Message-ID): counts once as a hard bounce of its

@@ -109,17 +109,37 @@ def _handle_dsn(message) -> tuple[InboundStatus, str]:
             codes.append(str(headers.get("Message-ID", "")))
     if not permanent:
         return InboundStatus.HANDLED, _("Delivery delayed or reported as done; nothing to do.")
-    tag = _tag_pattern()
-    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "To"):
-        codes.extend(match.group(1) for match in tag.finditer(_header(message, name)))
-    if outbox.bounced(codes, failed):
+    if outbox.bounced(codes + _tags(message), failed):
         return InboundStatus.HANDLED, _("Undeliverable: counted as a hard bounce.")
     return InboundStatus.KEPT, _("A bounce for a mail this service cannot find.")
 
 
+def _tags(message) -> list[str]:
+    """The codes of the tagged addresses (``einladung+<code>@…``) the mail came to."""
+    tag = _tag_pattern()
+    return [match.group(1).lower() for name in ("Delivered-To", "X-Original-To", "Envelope-To",
+                                                "To")
+            for match in tag.finditer(_header(message, name))]
+
+
+def _dmarc_failed(message) -> bool:
+    """The receiving server's ``Authentication-Results`` say DMARC failed for the
+    From domain."""
+    domain = parseaddr(_header(message, "From"))[1].rpartition("@")[2].lower()
+    for result in message.get_all("Authentication-Results") or []:
+        for verdict in re.finditer(r"dmarc=(\w+)(?:[^;]*?header\.from=([^\s;]+))?", str(result),
+                                   re.I):
+            if verdict.group(1).lower() == "fail" and (
+                    verdict.group(2) is None or verdict.group(2).lower() == domain):
+                return True
+    return False
+
+
 def _handle_reply(message, parts: list[bytes]) -> tuple[InboundStatus, str]:
     try:
-        row = rsvp.from_calendar_reply(parts[0], _header(message, "From"))
+        row = rsvp.from_calendar_reply(parts[0], _header(message, "From"),
+                                       sent_to=outbox.sent_with(_tags(message)),
+                                       dmarc_failed=_dmarc_failed(message))
     except rsvp.ReplyProblem as problem:
         return InboundStatus.KEPT, str(problem)
     return InboundStatus.HANDLED, _("Answer recorded: %(answer)s.", answer=rsvp.answer_label(row.answer))

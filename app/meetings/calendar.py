@@ -91,7 +91,9 @@ def vtimezone() -> Timezone:
     return zone
 
 
-def event(meeting: Meeting) -> Event:
+def event(meeting: Meeting, organizer: str | None = None) -> Event:
+    """The meeting as a VEVENT; ``organizer``: the address replies go to (a member's
+    own, in their meeting request), else ``organizer_address``."""
     item = Event()
     item.add("uid", meeting.uid)
     item.add("sequence", meeting.sequence)
@@ -110,7 +112,7 @@ def event(meeting: Meeting) -> Event:
     item.add("url", meeting_url(meeting))
     item.add("status", STATUS[meeting.status])
     item.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
-    organizer = vCalAddress(f"mailto:{organizer_address()}")
+    organizer = vCalAddress(f"mailto:{organizer or organizer_address()}")
     organizer.params["cn"] = vText("Stadtteilvernetzer Stuttgart")
     item.add("organizer", organizer)
     return item
@@ -159,11 +161,14 @@ def meeting_file(meeting: Meeting) -> bytes:
     return _calendar([meeting], "PUBLISH").to_ical()
 
 
-def request(meeting: Meeting, method: str, address: str, name: str | None) -> bytes:
+def request(meeting: Meeting, method: str, address: str, name: str | None,
+            organizer: str | None = None) -> bytes:
     """A meeting's calendar object for one recipient's mail: METHOD:REQUEST
-    (invitation, update) or CANCEL, with the recipient alone as ATTENDEE."""
+    (invitation, update) or CANCEL, with the recipient alone as ATTENDEE and, where
+    given, ``organizer`` as the address calendar apps send the reply to (a member's
+    own reply address: docs/calendar.md, "Replies that prove their sender")."""
     cal = _calendar([], method)
-    item = event(meeting)
+    item = event(meeting, organizer)
     attendee = vCalAddress(f"mailto:{address}")
     attendee.params.update(ROLE="REQ-PARTICIPANT", CUTYPE="INDIVIDUAL")
     if method == "REQUEST":

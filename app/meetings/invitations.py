@@ -27,7 +27,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from ..delivery import outbox
-from ..delivery.compose import compose, transport_address
+from ..delivery.compose import compose, envelope_sender, transport_address
 from ..delivery.hooks import MailingInfo, Member
 from ..delivery.mime import Mail
 from ..extensions import db
@@ -98,8 +98,10 @@ def render(mailing: MeetingMailing, member: Member) -> Mail:
                        **common)
     token = personal_token(member.subscriber_id, member.address, meeting_id=meeting.id)
     method = METHOD.get(kind)
-    ics = calendar.request(meeting, method, transport_address(member.address),
-                           member.name) if method else None
+    # Replies go to the member's own address (the mail's envelope tag): only a reply
+    # there counts for them (inbound, rsvp.from_calendar_reply).
+    ics = calendar.request(meeting, method, transport_address(member.address), member.name,
+                           organizer=envelope_sender(member.code)) if method else None
     return compose(kind, lambda: SUBJECTS[kind](meeting),
                    links={**list_links(token), **rsvp.links(meeting.id, token)},
                    calendar=(ics, method) if method else None, **common)

@@ -203,22 +203,35 @@ def _parse_reply(ics: bytes):
     return meeting, address, answer
 
 
-def from_calendar_reply(ics: bytes, sender: str) -> Rsvp:
-    """Record a calendar app's REPLY that came from ``sender`` (the From address)."""
+def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | None] | None,
+                        dmarc_failed: bool = False) -> Rsvp:
+    """Record a calendar app's REPLY. It counts only when it came to the reply
+    address that one member's meeting request carried (``sent_to``: the address and
+    meeting of that mail, which the inbound path found by the tag it was sent to),
+    its ATTENDEE is that member, the From address is theirs too and the receiving
+    server did not find the From domain's DMARC failing. A From header proves
+    nothing; the reply address, which no public calendar file carries, does."""
     meeting, address, answer = _parse_reply(ics)
+    if dmarc_failed:
+        raise ReplyProblem(_("The receiving server found the sender's domain failing DMARC: "
+                             "the reply may be forged."))
+    if sent_to is None:
+        raise ReplyProblem(_("The reply did not come to a member's own reply address (say, "
+                             "it answers the public calendar file)."))
     try:
+        invited = normalise_email(sent_to[0])
         sender = normalise_email(parseaddr(sender)[1])
     except UserError:
-        sender = ""
+        invited = sender = ""
     subscriber = subscriptions.find_by_email(address)
     if subscriber is None or not subscriptions.is_active(subscriber):
         raise ReplyProblem(_("The reply comes from an address that is not on the list."))
     if sender != address:
         raise ReplyProblem(_("The reply was sent from another address than the one it "
                              "answers for."))
-    invited = db.session.scalars(outbox.recipients_about(meeting.id, INVITED)).all()
-    if subscriber.id not in invited:
-        raise ReplyProblem(_("This address was not invited to this meeting."))
+    if invited != address or sent_to[1] != meeting.id:
+        raise ReplyProblem(_("The reply came to another member's reply address, or about "
+                             "another meeting."))
     try:
         return record(meeting, subscriber, answer, AnswerSource.CALENDAR)
     except UserError as error:

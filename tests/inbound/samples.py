@@ -12,13 +12,13 @@ ORGANIZER = "einladung@vernetzer.example"
 
 
 def _ics(prodid: str, uid: str, sequence: int, attendee: str, extra: str = "",
-         timezone: str = "") -> str:
+         timezone: str = "", organizer: str = ORGANIZER) -> str:
     lines = [
         "BEGIN:VCALENDAR", f"PRODID:{prodid}", "VERSION:2.0", "METHOD:REPLY",
         *([timezone] if timezone else []),
         "BEGIN:VEVENT", "DTSTART:20261201T170000Z", "DTEND:20261201T190000Z",
         "DTSTAMP:20261121T120000Z",
-        f"ORGANIZER;CN=Stadtteilvernetzer Stuttgart:mailto:{ORGANIZER}",
+        f"ORGANIZER;CN=Stadtteilvernetzer Stuttgart:mailto:{organizer}",
         f"UID:{uid}", attendee, f"SEQUENCE:{sequence}", "STATUS:CONFIRMED",
         "SUMMARY:Stadtteilvernetzer-Treffen", *([extra] if extra else []),
         "END:VEVENT", "END:VCALENDAR",
@@ -26,21 +26,22 @@ def _ics(prodid: str, uid: str, sequence: int, attendee: str, extra: str = "",
     return "\r\n".join(lines) + "\r\n"
 
 
-def _headers(sender: str, subject: str, content_type: str) -> str:
-    return (f"From: {sender}\r\nTo: Stadtteilvernetzer Stuttgart <{ORGANIZER}>\r\n"
+def _headers(sender: str, subject: str, content_type: str, to: str = ORGANIZER) -> str:
+    return (f"From: {sender}\r\nTo: Stadtteilvernetzer Stuttgart <{to}>\r\n"
             f"Subject: {subject}\r\nDate: {format_datetime(datetime.now(UTC))}\r\n"
             f"Message-ID: {make_msgid(domain='client.example')}\r\nMIME-Version: 1.0\r\n"
             f"Content-Type: {content_type}\r\n\r\n")
 
 
-def gmail(uid: str, sequence: int, address: str, partstat: str = "ACCEPTED") -> bytes:
+def gmail(uid: str, sequence: int, address: str, organizer: str = ORGANIZER, *,
+          partstat: str = "ACCEPTED") -> bytes:
     """Gmail: multipart/mixed (alternative of text, HTML and the 7bit text/calendar;
     the same file as application/ics, base64, invite.ics)."""
     ics = _ics("-//Google Inc//Google Calendar 70.9054//EN", uid, sequence,
                f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};"
-               f"CN={address};X-NUM-GUESTS=0:mailto:{address}")
+               f"CN={address};X-NUM-GUESTS=0:mailto:{address}", organizer=organizer)
     body = (_headers(f"Anna G <{address}>", f"Accepted: Einladung @ Tue Dec 1, 2026 ({address})",
-                     'multipart/mixed; boundary="mixed"')
+                     'multipart/mixed; boundary="mixed"', organizer)
             + "--mixed\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
             + "--alt\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\n"
             + f"{address} has accepted this invitation.\r\n"
@@ -64,16 +65,18 @@ OUTLOOK_ZONE = "\r\n".join([
     "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3", "END:DAYLIGHT", "END:VTIMEZONE"])
 
 
-def outlook(uid: str, sequence: int, address: str, partstat: str = "DECLINED") -> bytes:
+def outlook(uid: str, sequence: int, address: str, organizer: str = ORGANIZER, *,
+            partstat: str = "DECLINED") -> bytes:
     """Outlook / Exchange: multipart/alternative of text, HTML and a base64
     text/calendar; its own Windows time zone; MAILTO in capitals; the address as
     the user typed it (capitals)."""
     shown = address.upper()
     ics = _ics("Microsoft Exchange Server 2010", uid, sequence,
                f"ATTENDEE;PARTSTAT={partstat};CN=Otto Outlook:MAILTO:{shown}",
-               extra="X-MICROSOFT-CDO-OWNERAPPTID:-1803238923", timezone=OUTLOOK_ZONE)
+               extra="X-MICROSOFT-CDO-OWNERAPPTID:-1803238923", timezone=OUTLOOK_ZONE,
+               organizer=organizer)
     body = (_headers(f"Otto Outlook <{shown}>", "Abgelehnt: Einladung",
-                     'multipart/alternative; boundary="_000_outlook_"')
+                     'multipart/alternative; boundary="_000_outlook_"', organizer)
             + "--_000_outlook_\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\nAbgelehnt\r\n"
             + "--_000_outlook_\r\nContent-Type: text/html; charset=\"utf-8\"\r\n\r\n<p>Abgelehnt</p>\r\n"
             + "--_000_outlook_\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=REPLY\r\n"
@@ -83,14 +86,16 @@ def outlook(uid: str, sequence: int, address: str, partstat: str = "DECLINED") -
     return body.encode()
 
 
-def apple(uid: str, sequence: int, address: str, partstat: str = "TENTATIVE") -> bytes:
+def apple(uid: str, sequence: int, address: str, organizer: str = ORGANIZER, *,
+          partstat: str = "TENTATIVE") -> bytes:
     """Apple Calendar (iCloud): a quoted-printable text/calendar part with a name,
     ATTENDEE with the EMAIL parameter, REQUEST-STATUS."""
     ics = _ics("-//Apple Inc.//iPhone OS 17.1//EN", uid, sequence,
                f"ATTENDEE;CN=Apfel Anna;CUTYPE=INDIVIDUAL;EMAIL={address};"
-               f"PARTSTAT={partstat}:mailto:{address}", extra="REQUEST-STATUS:2.0;Success")
+               f"PARTSTAT={partstat}:mailto:{address}", extra="REQUEST-STATUS:2.0;Success",
+               organizer=organizer)
     body = (_headers(f"Apfel Anna <{address}>", "Vielleicht: Einladung",
-                     'multipart/alternative; boundary="Apple-Mail=_1"')
+                     'multipart/alternative; boundary="Apple-Mail=_1"', organizer)
             + "--Apple-Mail=_1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nVielleicht\r\n"
             + "--Apple-Mail=_1\r\nContent-Type: text/calendar; charset=utf-8; method=REPLY; "
             + "name=iCal-20261121-120000.ics\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
@@ -99,7 +104,8 @@ def apple(uid: str, sequence: int, address: str, partstat: str = "TENTATIVE") ->
     return body.encode()
 
 
-def thunderbird(uid: str, sequence: int, address: str, partstat: str = "ACCEPTED") -> bytes:
+def thunderbird(uid: str, sequence: int, address: str, organizer: str = ORGANIZER, *,
+                partstat: str = "ACCEPTED") -> bytes:
     """Thunderbird (Lightning): multipart/mixed with text, an 8bit text/calendar and
     invite.ics as application/ics; Europe/Berlin with its own VTIMEZONE."""
     zone = "\r\n".join([
@@ -111,9 +117,9 @@ def thunderbird(uid: str, sequence: int, address: str, partstat: str = "ACCEPTED
     ics = _ics("-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN", uid, sequence,
                f"ATTENDEE;RSVP=TRUE;PARTSTAT={partstat};ROLE=REQ-PARTICIPANT;"
                f"CUTYPE=INDIVIDUAL;CN=Thea Thunder:mailto:{address}",
-               extra="X-MOZ-RECEIVED-SEQUENCE:1", timezone=zone)
+               extra="X-MOZ-RECEIVED-SEQUENCE:1", timezone=zone, organizer=organizer)
     body = (_headers(f"Thea Thunder <{address}>", "Zugesagt: Einladung",
-                     'multipart/mixed; boundary="------------tb"')
+                     'multipart/mixed; boundary="------------tb"', organizer)
             + "--------------tb\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
             + "Thea Thunder hat Ihre Einladung angenommen.\r\n"
             + "--------------tb\r\nContent-Type: text/calendar; charset=UTF-8; method=REPLY\r\n"
@@ -126,9 +132,9 @@ def thunderbird(uid: str, sequence: int, address: str, partstat: str = "ACCEPTED
     return body.encode()
 
 
-def forged(uid: str, sequence: int, victim: str) -> bytes:
+def forged(uid: str, sequence: int, victim: str, organizer: str = ORGANIZER) -> bytes:
     """A REPLY from someone else's address claiming to answer for ``victim``."""
-    return gmail(uid, sequence, victim).replace(f"From: Anna G <{victim}>".encode(),
+    return gmail(uid, sequence, victim, organizer).replace(f"From: Anna G <{victim}>".encode(),
                                                 b"From: Mallory <mallory@example.org>")
 
 

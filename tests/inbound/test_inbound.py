@@ -29,8 +29,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def invited(app, mailbox):
-    """Everyone in PEOPLE invited to one meeting; returns its ID, UID and SEQUENCE
-    and each person's invitation."""
+    """Everyone in PEOPLE invited to one meeting; returns its ID, UID and SEQUENCE,
+    each person's invitation and the reply address (ORGANIZER) it carries."""
     with app.test_request_context():
         for email in PEOPLE.values():
             db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE,
@@ -41,12 +41,15 @@ def invited(app, mailbox):
         db.session.commit()
         jobs.run_due()
         meeting_id = meeting.id
-    invitation = mailbox.to(PEOPLE["gmail"])[0]
-    ics = next(p.get_payload(decode=True) for p in invitation.walk()
-               if p.get_content_type() == "text/calendar")
-    event = icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]
+    mails = {name: mailbox.to(email)[0] for name, email in PEOPLE.items()}
+    events = {name: icalendar.Calendar.from_ical(next(
+        p.get_payload(decode=True) for p in mail.walk()
+        if p.get_content_type() == "text/calendar")).walk("VEVENT")[0]
+        for name, mail in mails.items()}
+    event = events["gmail"]
     return {"id": meeting_id, "uid": str(event["UID"]), "sequence": int(event["SEQUENCE"]),
-            "mails": {name: mailbox.to(email)[0] for name, email in PEOPLE.items()}}
+            "mails": mails, "organizers": {name: str(item["ORGANIZER"]).removeprefix("mailto:")
+                                           for name, item in events.items()}}
 
 
 def poll(app):
@@ -69,9 +72,10 @@ def kept(app):
 
 def test_replies_from_four_calendar_apps_become_answers(app, client, invited, imap_mailbox,
                                                         sign_in):
-    uid, sequence = invited["uid"], invited["sequence"]
+    uid, sequence, organizers = invited["uid"], invited["sequence"], invited["organizers"]
     for name in ("gmail", "outlook", "apple", "thunderbird"):
-        imap_mailbox.deliver(getattr(samples, name)(uid, sequence, PEOPLE[name]))
+        imap_mailbox.deliver(getattr(samples, name)(uid, sequence, PEOPLE[name],
+                                                    organizers[name]))
     assert poll(app) == 4
     assert recorded(app) == {
         PEOPLE["gmail"]: ("yes", "calendar"), PEOPLE["outlook"]: ("no", "calendar"),
@@ -81,7 +85,8 @@ def test_replies_from_four_calendar_apps_become_answers(app, client, invited, im
 
     # The same replies again (a client resending) change nothing.
     for name in ("gmail", "thunderbird"):
-        imap_mailbox.deliver(getattr(samples, name)(uid, sequence, PEOPLE[name]))
+        imap_mailbox.deliver(getattr(samples, name)(uid, sequence, PEOPLE[name],
+                                                    organizers[name]))
     poll(app)
     assert len(recorded(app)) == 4
 
@@ -90,6 +95,32 @@ def test_replies_from_four_calendar_apps_become_answers(app, client, invited, im
     assert '<strong data-answer="yes">2</strong>' in page
     assert '<strong data-answer="maybe">1</strong>' in page
     assert '<strong data-answer="no">1</strong>' in page
+
+
+def test_a_reply_counts_only_at_the_members_own_reply_address(app, invited, imap_mailbox):
+    """From and ATTENDEE prove nothing: a reply "from" a member to the public address
+    (which every .ics carries) or to another member's reply address changes nothing,
+    nor does one whose DMARC the receiving server found failing; the member's own
+    reply address counts."""
+    uid, sequence, organizers = invited["uid"], invited["sequence"], invited["organizers"]
+    victim = PEOPLE["gmail"]
+    assert organizers["gmail"].startswith("einladung+")
+    assert organizers["gmail"] != organizers["outlook"]
+    imap_mailbox.deliver(samples.gmail(uid, sequence, victim, partstat="DECLINED"))
+    imap_mailbox.deliver(samples.gmail(uid, sequence, victim, organizers["outlook"],
+                                       partstat="DECLINED"))
+    failing = samples.gmail(uid, sequence, victim, organizers["gmail"], partstat="DECLINED")
+    imap_mailbox.deliver(
+        b"Authentication-Results: mx.vernetzer.example; spf=fail smtp.mailfrom=gmail.example;"
+        b" dkim=none; dmarc=fail (p=REJECT) header.from=gmail.example\r\n" + failing)
+    assert poll(app) == 3
+    assert recorded(app) == {}
+    notes = [note for _kind, note in kept(app)]
+    assert "eigene Antwortadresse" in notes[0] and "anderen Mitglieds" in notes[1]
+    assert "DMARC" in notes[2]
+    imap_mailbox.deliver(samples.gmail(uid, sequence, victim, organizers["gmail"]))
+    poll(app)
+    assert recorded(app) == {victim: ("yes", "calendar")}
 
 
 def test_a_bounce_counts_once_and_an_auto_reply_is_ignored(app, invited, imap_mailbox):
@@ -156,8 +187,9 @@ def test_odd_mail_is_kept_for_organisers_and_changes_nothing(app, client, mailbo
     uid, sequence = invited["uid"], invited["sequence"]
     imap_mailbox.deliver(samples.malformed_calendar())
     imap_mailbox.deliver(samples.gmail("unbekannt@vernetzer.example", 1, PEOPLE["gmail"]))
-    imap_mailbox.deliver(samples.forged(uid, sequence, PEOPLE["gmail"]))
-    imap_mailbox.deliver(samples.gmail(uid, sequence, "fremd@example.org"))
+    own = invited["organizers"]["gmail"]  # even with the member's own reply address
+    imap_mailbox.deliver(samples.forged(uid, sequence, PEOPLE["gmail"], own))
+    imap_mailbox.deliver(samples.gmail(uid, sequence, "fremd@example.org", own))
     imap_mailbox.deliver(samples.huge("fotos@example.org", 10 * 1024 * 1024))
     imap_mailbox.deliver(samples.person("frage@example.org"))
     app.config["INBOUND_MAX_BYTES"] = 5 * 1024 * 1024
@@ -210,7 +242,8 @@ def test_odd_mail_is_kept_for_organisers_and_changes_nothing(app, client, mailbo
 def test_a_mail_that_fails_stays_in_the_mailbox_and_is_read_again(app, invited, imap_mailbox,
                                                                    monkeypatch):
     from app.inbound import services
-    imap_mailbox.deliver(samples.gmail(invited["uid"], invited["sequence"], PEOPLE["gmail"]))
+    imap_mailbox.deliver(samples.gmail(invited["uid"], invited["sequence"], PEOPLE["gmail"],
+                                       invited["organizers"]["gmail"]))
     real = services._classify
 
     def broken(*args):
