@@ -90,7 +90,7 @@ def test_a_sender_survives_sqlite_locked_beyond_its_busy_timeout(live_database, 
     assert len(ids) == 300 and sum(count - 1 for count in ids.values()) <= 2, output
 
 
-def test_killed_pipelined_senders_lose_nothing_and_repeat_at_most_one_each(
+def test_killed_senders_lose_nothing_and_repeat_at_most_one_each(
         live_database, smtp_server, mailbox):
     if not live_database.startswith("postgresql"):
         pytest.skip("two senders at once need PostgreSQL")
