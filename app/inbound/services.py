@@ -14,6 +14,7 @@ removes the mail from where it came (a crash before leaves it to be read again;
 a mail read twice is recognised by its Message-ID and not acted on twice).
 """
 
+import logging
 import re
 from email import policy
 from email.message import EmailMessage
@@ -23,6 +24,7 @@ from email.utils import parseaddr
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from ..delivery import outbox
 from ..delivery.compose import forward
@@ -35,7 +37,13 @@ from ..shared.errors import UserError
 from ..subscriptions import services as subscriptions
 from .models import InboundKind, InboundMail, InboundStatus
 
+log = logging.getLogger(__name__)
 CALENDAR_TYPES = ("text/calendar", "application/ics")
+# Mail with more parts or nesting than this is kept by its headers, unread.
+MAX_PARTS, MAX_DEPTH = 100, 10
+_PART = re.compile(rb"^content-type:", re.I | re.M)
+_MULTIPART = re.compile(rb"^content-type:[ \t]*multipart/", re.I | re.M)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response",
                       "X-Auto-Response-Suppress")
 # What responders that set none of those headers write in front of the subject.
@@ -174,32 +182,59 @@ def _seen(message_id: str | None) -> bool:
         .where(InboundMail.message_id == message_id)) > 0
 
 
+def _clean(text: str) -> str:
+    """A header value as it may be stored: one line, no NUL or other control characters."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def _too_complex(raw: bytes) -> bool:
+    """A cheap look before parsing: more MIME parts than ``MAX_PARTS`` or more nested
+    multiparts than ``MAX_DEPTH`` (their count bounds the depth)."""
+    return (len(_PART.findall(raw)) > MAX_PARTS
+            or len(_MULTIPART.findall(raw)) > MAX_DEPTH)
+
+
 def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
     """Act on one inbound mail (the message as bytes; ``complete`` False when only
     its headers were read, since it is too large). Returns its record, or None for a
-    mail already received (same Message-ID)."""
+    mail already received (same Message-ID).
+
+    Every mail ends here, handled or kept with its reason: whatever it contains,
+    nothing but a database error leaves this function (the caller then keeps the
+    mail to try again). A mail too large, or with too many parts or too deep a
+    nesting to be read quickly, is kept by its headers alone."""
     limit, size = current_app.config["INBOUND_MAX_BYTES"], len(raw)
-    too_large = not complete or size > limit
-    if too_large:
+    reason = None
+    if not complete or size > limit:
+        reason = _("Too large to read; only its headers are kept.")
+    elif _too_complex(raw):
+        reason = _("More than %(parts)d parts or %(depth)d nested levels: only its headers are "
+                   "kept.", parts=MAX_PARTS, depth=MAX_DEPTH)
+    if reason:
         raw = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:limit]
     message = _parse(raw)
-    message_id = _header(message, "Message-ID").strip()[:250] or None
+    message_id = _clean(_header(message, "Message-ID"))[:250] or None
     if _seen(message_id):
         return None
-    if too_large:
-        kind, status, note = (InboundKind.OTHER, InboundStatus.KEPT,
-                              _("Too large to read; only its headers are kept."))
+    if reason:
+        kind, status, note = InboundKind.OTHER, InboundStatus.KEPT, reason
     else:
         try:
             with db.session.begin_nested():
                 kind, status, note = _classify(message, raw)
-        except (ValueError, LookupError, TypeError, AttributeError) as error:
-            # A mail built so oddly that reading it fails: keep it, change nothing.
+        except SQLAlchemyError as error:
+            if not isinstance(error, DataError):  # the database, not the mail: retry
+                raise
             kind, status, note = (InboundKind.OTHER, InboundStatus.KEPT,
-                                  _("The mail cannot be read (%(error)s).", error=str(error)[:200]))
-    record = InboundMail(message_id=message_id, sender=_header(message, "From")[:320],
-                         subject=_header(message, "Subject")[:300], kind=kind, status=status,
-                         note=note[:500], size=size,
+                                  _("The mail cannot be read (%(error)s).",
+                                    error=type(error.orig).__name__))
+        except Exception as error:  # built so oddly that reading it fails: keep it
+            kind, status, note = (InboundKind.OTHER, InboundStatus.KEPT,
+                                  _("The mail cannot be read (%(error)s).",
+                                    error=f"{type(error).__name__}: {error}"[:200]))
+    record = InboundMail(message_id=message_id, sender=_clean(_header(message, "From"))[:320],
+                         subject=_clean(_header(message, "Subject"))[:300], kind=kind,
+                         status=status, note=_clean(note)[:500], size=size,
                          raw=raw if status == InboundStatus.KEPT else None)
     db.session.add(record)
     db.session.flush()
@@ -210,9 +245,13 @@ def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
                             parseaddr(record.sender)[1].lower() or "unknown"):
         # At most so many forwards per sender, whatever their mail looks like: a
         # responder that marks nothing cannot start a loop with the forward's reader.
-        outbox.enqueue(forward(raw, to=current_app.config["INBOUND_FORWARD_TO"],
-                               subject=record.subject, note=note),
-                       key=f"forward:{record.id}", kind="forward")
+        try:
+            forwarded = forward(raw, to=current_app.config["INBOUND_FORWARD_TO"],
+                                subject=record.subject, note=record.note)
+        except Exception:  # the mail stays kept for organisers all the same
+            log.exception("inbound mail %s kept but not forwarded", record.id)
+        else:
+            outbox.enqueue(forwarded, key=f"forward:{record.id}", kind="forward")
     return record
 
 

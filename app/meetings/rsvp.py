@@ -183,7 +183,9 @@ def reply_attendee(ics: bytes) -> tuple[str, str | None]:
 def _parse_reply(ics: bytes):
     """Meeting, ATTENDEE address and answer of a REPLY; ``ReplyProblem`` otherwise."""
     item = _reply_event(ics)
-    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.uid == str(item.get("uid", ""))))
+    uid = str(item.get("uid", ""))
+    meeting = None if "\x00" in uid else db.session.scalar(  # no column holds a NUL
+        sa.select(Meeting).where(Meeting.uid == uid))
     if meeting is None:
         raise ReplyProblem(_("The reply is about an event this service does not know."))
     attendees = _attendees(item)

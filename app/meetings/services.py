@@ -35,6 +35,10 @@ def find(meeting_id) -> Meeting | None:
 
 
 def by_uid(uid: str) -> Meeting | None:
+    """The meeting with this UID (as a calendar reply names it; one with a NUL
+    character, which no database column holds, names none)."""
+    if "\x00" in uid:
+        return None
     return db.session.scalar(sa.select(Meeting).where(Meeting.uid == uid))
 
 

@@ -183,3 +183,45 @@ def person(sender: str) -> bytes:
 def huge(sender: str, size: int) -> bytes:
     return (_headers(sender, "Fotos vom Treffen", "text/plain; charset=utf-8")
             + ("x" * 998 + "\r\n") * (size // 1000)).encode()
+
+
+def unreadable() -> dict[str, bytes]:
+    """Mails that once could never be processed (their errors escaped, and the mail
+    server or the IMAP poller tried again for ever), by what is odd about them."""
+    def mail(headers: str, body: str = "Hallo\r\n") -> bytes:
+        return (headers + "Date: " + format_datetime(datetime.now(UTC)) + "\r\n"
+                + "MIME-Version: 1.0\r\n" + body).encode()
+
+    plain = "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo\r\n"
+    line_break = "=?utf-8?q?Frage=0D=0ABcc=3A_x=40example=2Eorg?="
+    calendar = _ics("-//Odd//EN", "uid-\x00-odd", 1, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:x@y.z")
+
+    def nested(depth: int) -> str:
+        opening = "".join(f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n'
+                          for n in range(depth))
+        closing = "".join(f"\r\n--b{n}--\r\n" for n in reversed(range(depth)))
+        return opening + "Content-Type: text/plain\r\n\r\ntief\r\n" + closing
+
+    many = "".join("--p\r\nContent-Type: text/plain\r\n\r\nTeil\r\n" for _ in range(4000))
+    return {
+        "line break in an encoded subject": mail(
+            f"From: frage@example.org\r\nSubject: {line_break}\r\n"
+            "Message-ID: <crlf@example.org>\r\n", plain),
+        "NUL in the subject": mail("From: a@example.org\r\nSubject: Hal\x00lo\r\n"
+                                   "Message-ID: <nul-subject@example.org>\r\n", plain),
+        "NUL in the Message-ID": mail("From: a@example.org\r\nSubject: Hallo\r\n"
+                                      "Message-ID: <nul\x00id@example.org>\r\n", plain),
+        "NUL in From": mail("From: a\x00b@example.org\r\nSubject: Hallo\r\n"
+                            "Message-ID: <nul-from@example.org>\r\n", plain),
+        "NUL in a calendar part": mail(
+            "From: x@y.z\r\nSubject: Zugesagt\r\nMessage-ID: <nul-ics@example.org>\r\n",
+            "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + calendar),
+        "nested 1,000 deep": mail("From: a@example.org\r\nSubject: tief\r\n"
+                                  "Message-ID: <deep1000@example.org>\r\n", nested(1000)),
+        "nested 5,000 deep": mail("From: a@example.org\r\nSubject: tiefer\r\n"
+                                  "Message-ID: <deep5000@example.org>\r\n", nested(5000)),
+        "4,000 parts": mail("From: a@example.org\r\nSubject: viele\r\n"
+                            "Message-ID: <many@example.org>\r\n",
+                            'Content-Type: multipart/mixed; boundary="p"\r\n\r\n' + many
+                            + "--p--\r\n"),
+    }

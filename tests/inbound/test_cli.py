@@ -1,13 +1,17 @@
 """``flask inbound``: one mail from standard input, as a mail server's pipe delivers
 it. Exit 0 once the mail is handled or kept; a usage error without a mail."""
 
+import time
 from urllib.parse import unquote
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.inbound.models import InboundMail
+from app.meetings.models import Rsvp
 from app.subscriptions.models import Subscriber, SubscriberStatus
+from tests.inbound import samples
 from tests.subscriptions.test_cli import write
 
 
@@ -59,3 +63,35 @@ def test_auto_replies_that_mark_nothing_start_no_forwarding_loop(app, runner, ma
     for number in range(10, 15):  # no header, no telling subject: five times
         assert runner.invoke(args=["inbound"], input=mail(number, "Re: Einladung")).exit_code == 0
     assert len(mailbox.to("orga-team@example.org")) == 1
+
+
+@pytest.mark.parametrize("name", list(samples.unreadable()))
+def test_a_mail_that_cannot_be_read_ends_kept_with_its_reason(app, runner, mailbox, name):
+    """``flask inbound`` exits 0 (the mail server must not retry for days), the mail
+    is kept with its reason, what is stored is clean, and nothing else changes."""
+    app.config["INBOUND_FORWARD_TO"] = "Orga <orga-team@example.org>"
+    raw = samples.unreadable()[name]
+    began = time.process_time()
+    result = runner.invoke(args=["inbound"], input=raw)
+    assert time.process_time() - began < 5  # 11-12 s of CPU once, for the deep ones
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("kept ("), result.output
+    with app.app_context():
+        [record] = db.session.scalars(sa.select(InboundMail)).all()
+        assert "\x00" not in f"{record.message_id}{record.sender}{record.subject}{record.note}"
+        assert "\r" not in record.subject and "\n" not in record.subject
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Rsvp)) == 0
+
+
+def test_a_mail_of_5000_nested_parts_is_kept_by_its_headers_within_a_second(app):
+    from app.inbound import services
+
+    raw = samples.unreadable()["nested 5,000 deep"]
+    with app.app_context():
+        began = time.process_time()
+        record = services.receive(raw)
+        spent = time.process_time() - began
+        assert record.status == "kept" and "verschachtelte Ebenen" in record.note
+        assert record.raw == raw.split(b"\r\n\r\n", 1)[0]
+        db.session.rollback()
+    assert spent < 1

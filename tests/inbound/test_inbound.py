@@ -247,7 +247,7 @@ def test_a_mail_that_fails_stays_in_the_mailbox_and_is_read_again(app, invited, 
     real = services._classify
 
     def broken(*args):
-        raise RuntimeError("database went away")
+        raise sa.exc.OperationalError("SELECT 1", None, Exception("database went away"))
 
     monkeypatch.setattr(services, "_classify", broken)
     assert poll(app) == 0
@@ -268,3 +268,15 @@ def test_doctor_reaches_the_reply_mailbox_and_names_a_wrong_password(app, runner
     [line] = [line for line in result.output.splitlines() if "  reply mailbox:" in line]
     assert line.startswith("FAIL") and result.exit_code == 1
     assert imap_mailbox.count("INBOX") == 1  # looked at, not touched
+
+
+def test_mails_that_cannot_be_read_leave_the_inbox_kept(app, imap_mailbox):
+    """Each of them ends kept with its reason and moves to the done folder: none is
+    read again every minute."""
+    unreadable = samples.unreadable()
+    for raw in unreadable.values():
+        imap_mailbox.deliver(raw)
+    assert poll(app) == len(unreadable)
+    assert imap_mailbox.count("INBOX") == 0
+    assert [status for status in (kind for kind, _note in kept(app))] and \
+        len(kept(app)) == len(unreadable)
