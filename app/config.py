@@ -86,7 +86,7 @@ DEFAULTS = {
     "MAIL_QUOTA_PERSONAL_SHARE": 10,  # per cent of each window list mail leaves free
     "MAIL_RATE_PER_MINUTE": 0,  # deprecated: read once into MAIL_QUOTA ("N/minute")
     "MAIL_CONNECTIONS": 1,  # SMTP connections (senders) of each worker, used in parallel
-    "OUTBOX_BATCH": 100,  # mails a sender claims at a time
+    "OUTBOX_BATCH": 20,  # mails a sender claims at a time (a confirmation waits at most these)
     "OUTBOX_POLL_SECONDS": 0.5,  # an idle sender looks for new mail this often
     "SQLITE_BUSY_TIMEOUT": 30,  # seconds a writer waits for SQLite's lock
     "BOUNCE_LIMIT": 3,  # hard failures before a subscriber counts as bounced

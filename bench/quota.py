@@ -2,7 +2,7 @@
 """Benchmark: a mailing through a rationed mailbox, with sign-ups arriving meanwhile.
 
     .venv/bin/python bench/quota.py [--mails 1000] [--amount 100] [--window 36]
-                                    [--signup-every 6] [--postgres URL] [--quota-off]
+                                    [--signup-every 6] [--postgres URL] [--quota-off] [--share 10]
 
 The relay (``bench/quota_relay.py``) takes ``--amount`` mails per window and answers
 ``450 4.7.0 … limit exceeded`` beyond, until the window turns. Time is compressed:
@@ -31,14 +31,15 @@ from bench.invite import free_port, fresh_postgres, make_app, setup  # noqa: E40
 from bench.quota_relay import QuotaRelay, start  # noqa: E402
 
 
-def worker(database: str, port: int, quota: str | None):
+def worker(database: str, port: int, quota: str | None, share: int):
     import os
     import subprocess
 
     env = {**os.environ, "FLASK_SECRET_KEY": "bench", "FLASK_SQLALCHEMY_DATABASE_URI": database,
            "FLASK_MAIL_PORT": str(port), "FLASK_BASE_URL": "https://vernetzer.example",
            "FLASK_OUTBOX_POLL_SECONDS": "0.05", "FLASK_OUTBOX_RETRY_BASE_SECONDS": "1",
-           "FLASK_SKIP_DOTENV": "1", "FLASK_LOG_REQUESTS": "false"}
+           "FLASK_SKIP_DOTENV": "1", "FLASK_LOG_REQUESTS": "false",
+           "FLASK_MAIL_QUOTA_PERSONAL_SHARE": str(share)}
     if quota:
         env["FLASK_MAIL_QUOTA"] = quota
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker",
@@ -64,7 +65,7 @@ def run(args, database: str) -> None:
         invitations.queue_invitations()
         db.session.commit()
     quota = None if args.quota_off else f"{args.amount} per {args.window} seconds"
-    process = worker(database, port, quota)
+    process = worker(database, port, quota, args.share)
     signups: dict[str, float] = {}
     began = time.time()
     try:
@@ -102,7 +103,8 @@ def run(args, database: str) -> None:
     hour = 3600 / args.window
     p99 = waits[min(len(waits) - 1, math.ceil(0.99 * len(waits)) - 1)]
     print(f"relay: {args.amount} per {args.window} s (one simulated hour); "
-          f"quota {'not set' if args.quota_off else 'set to it'}; "
+          f"quota {'not set' if args.quota_off else 'set to it'}, personal share "
+          f"{args.share} %; "
           f"{'PostgreSQL' if args.postgres else 'SQLite'}")
     print(f"list mails {args.mails}, sign-ups {len(signups)}, relay refusals {handler.refused}, "
           f"took {times[-1] - times[0]:.0f} s")
@@ -122,6 +124,8 @@ def main() -> None:
     parser.add_argument("--signup-every", type=float, default=6.0)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--quota-off", action="store_true")
+    parser.add_argument("--share", type=int, default=10,
+                        help="FLASK_MAIL_QUOTA_PERSONAL_SHARE, per cent")
     parser.add_argument("--postgres", metavar="URL")
     args = parser.parse_args()
     if args.postgres:
