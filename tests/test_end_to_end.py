@@ -293,6 +293,7 @@ from app.meetings import services as meetings, venues
 from app.registrations import services as registrations
 from app.organisers import services as organisers
 from app.shared.database import utcnow
+from app.shared.tokens import make_token
 from app.subscriptions import services as subscriptions
 
 app = create_app()
@@ -322,6 +323,9 @@ with app.app_context():
     for email in ("voll@example.org", "besucher@example.org"):
         subscriptions.add_person(email, actor="setup", consent_note="Beim Treffen eingetragen")
     registrations.register(workshop, email="voll@example.org", name="Vera Voll", consent=True)
+    registration = registrations.lists(workshop)["unconfirmed"][0]
+    registrations.confirm(make_token("registration-confirm", {"r": registration.id,
+                                                              "n": registration.nonce}))
     organisers.add("orga@example.org", role="admin", actor="setup")
     db.session.commit()
     print(json.dumps({"past": past.id, "ahead": ahead.id, "workshop": workshop.id}))

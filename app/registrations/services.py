@@ -26,7 +26,6 @@ from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, read_token
 from ..shared.validation import clean_text, normalise_email, person_name, required
-from ..subscriptions import services as subscriptions
 from . import mails
 from .mails import status_token  # noqa: F401 -- the pages' links
 from .models import HOLDING, Registration, RegistrationStatus, RegistrationTally
@@ -107,9 +106,10 @@ def register(meeting, *, email, name, organisation=None, children=0,
              ip=None, now=None) -> bool:
     """A registration from the public form; False when a limit held its mail back.
 
-    The answer is the same for every address: someone on the list gets their place
-    (or waiting position) by mail at once, anyone else a confirmation link first;
-    someone registered already gets their status again, nothing is recorded twice.
+    The answer is the same for every address: a confirmation link by mail first (for
+    members of the list too), and only the confirmation takes a place or a waiting
+    position; someone registered already gets their status again, nothing is
+    recorded twice.
     """
     now = now or utcnow()
     if not consent:
@@ -137,10 +137,9 @@ def register(meeting, *, email, name, organisation=None, children=0,
     registration.queued_at = registration.offer_expires_at = None
     registration.confirmed_at = registration.reminded_at = None
     db.session.flush()
-    if subscriptions.is_active_address(email):
-        _take_place_or_wait(registration, meeting, now)  # the list's consent stands
-    else:
-        mails.confirm(registration, meeting)
+    # Everyone confirms by mail, members of the list too: anyone can type a member's
+    # address into the form, and until the owner confirms it holds no place.
+    mails.confirm(registration, meeting)
     return True
 
 

@@ -111,20 +111,31 @@ def test_full_event_waiting_list_moves_up_by_offer(app, client, mailbox, sign_in
     assert "ben@example.org" in export.text and "Teilnehmende,1" in export.text
 
 
-def test_people_on_the_list_need_no_second_opt_in(app, client, mailbox):
-    meeting_id = workshop(app, capacity=5)
+def test_a_members_address_typed_by_anyone_holds_no_place_until_confirmed(app, client,
+                                                                          mailbox):
+    """Anyone can type a list member's address into the form: the member gets a
+    confirmation link like everyone else, and until they use it nothing is held."""
+    meeting_id = workshop(app, capacity=1)
     with app.app_context():
         db.session.add(Subscriber(email="mitglied@example.org", status=SubscriberStatus.ACTIVE,
                                   source="import", language="de"))
         db.session.commit()
     answer = register(client, meeting_id, "mitglied@example.org", name="Mia")
     assert "Bitte schauen Sie in Ihr E-Mail-Postfach" in answer.text
-    assert mailbox.to("mitglied@example.org")[-1]["Subject"] == "Ihr Platz bei der NetzWerkStatt"
-    # Somebody new gets the same answer, but a confirmation link and no place yet.
     same = register(client, meeting_id, "neu@example.org", name="Nele")
     assert main_text(same.text) == main_text(answer.text)
-    assert people(app, meeting_id) == {"mitglied@example.org": "registered",
+    assert people(app, meeting_id) == {"mitglied@example.org": "unconfirmed",
                                        "neu@example.org": "unconfirmed"}
+    assert registrations_places(app, meeting_id)["free"] == 1  # nothing held
+    confirm = link_in(mailbox.to("mitglied@example.org")[-1], "/netzwerkstatt/bestaetigen/")
+    press(client, confirm)
+    assert people(app, meeting_id)["mitglied@example.org"] == "registered"
+    assert mailbox.to("mitglied@example.org")[-1]["Subject"] == "Ihr Platz bei der NetzWerkStatt"
+
+
+def registrations_places(app, meeting_id):
+    with app.app_context():
+        return registrations.places(meetings.get(meeting_id))
 
 
 def test_child_care_places_count_on_their_own(app, client, mailbox):

@@ -62,8 +62,12 @@ def one_round(app, env, day: int) -> None:
         meetings.announce(meeting, actor="test")
         registrations.configure(meeting, actor="test", open_=True, capacity=2,
                                 childcare_capacity=0)
-        for email in PEOPLE:  # members of the list: a place or the line at once
+        for email in PEOPLE:  # each confirms (the link in the mail): a place or the line
             registrations.register(meeting, email=email, name=email[:2], consent=True)
+            registration = db.session.scalar(sa.select(Registration).where(
+                Registration.meeting_id == meeting.id, Registration.email == email))
+            registrations.confirm(make_token("registration-confirm", {
+                "r": registration.id, "n": registration.nonce}))
         registrations.configure(meeting, actor="test", open_=True, capacity=3,
                                 childcare_capacity=0)  # one more place: p2 gets an offer
         db.session.commit()
