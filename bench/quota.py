@@ -77,7 +77,8 @@ def run(args, database: str) -> None:
                     break
                 if time.time() - began > args.timeout:
                     raise SystemExit("not all sent in time")
-                if arrived[True] < args.mails and time.time() - began >= len(signups) * \
+                # Sign-ups from the first invitation on (the worker process has started).
+                if 0 < arrived[True] < args.mails and time.time() - began >= len(signups) * \
                         args.signup_every:
                     address = f"neu{len(signups)}@example.org"
                     subscriptions.subscribe(address, ip=None, user_agent=None)
