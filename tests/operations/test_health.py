@@ -7,11 +7,14 @@ import subprocess
 
 import dkim
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from app import create_app
 from app.delivery import signing
+from app.extensions import db
+from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import CommandLine, base_config, free_port, required, worker_sends
 
 READY = {"SECRET_KEY": secrets.token_hex(32), "BASE_URL": "https://vernetzer.example",
@@ -209,3 +212,23 @@ def test_doctor_compares_the_dkim_keys_with_those_in_dns(install, dns_server):
     result = doctor(DKIM_ED25519_SELECTOR="neu")[1].invoke(args=["doctor"])
     assert lines(result)["DKIM"] == "FAIL" and "no key at neu._domainkey" in result.output
     assert "k=ed25519" in result.output and result.exit_code != 0
+
+
+def test_doctor_prints_the_mail_quota_and_what_a_meeting_costs(install):
+    app, runner = install(MAIL_QUOTA="100/hour;1000/day")
+    with app.app_context():
+        db.session.execute(sa.insert(Subscriber), [
+            {"email": f"m{n}@example.org", "language": "de", "status": SubscriberStatus.ACTIVE,
+             "source": "import", "hard_bounces": 0} for n in range(140)])
+        db.session.commit()
+    worker_sends(app)
+    result = runner.invoke(args=["doctor"])
+    assert lines(result)["mail quota"] == "ok", result.output
+    line = next(line for line in result.output.splitlines() if "mail quota" in line)
+    assert "100 Mails je 1 Stunde, 1.000 Mails je 1 Tag" in line
+    # 420 mails, 90 list mails an hour (10 % stay free for mail to one person): the
+    # first 90 at once, the last ones four hours later.
+    assert "one meeting costs the list about 420 mails (140 members" in line
+    assert "4.0 hours of the quota" in line
+    _app, unset = install()
+    assert lines(unset.invoke(args=["doctor"]))["mail quota"] == "warn"
