@@ -115,6 +115,11 @@ def run(args, database: str) -> None:
           f"max {waits[-1]:.2f} s (simulated: p50 {statistics.median(waits) * hour:.0f} s, "
           f"p99 {p99 * hour:.0f} s)")
     print(f"rows failed: {failed}, bounces counted: {bounces or 0}")
+    slowest = sorted(((at - signups[address], signups[address] % args.window)
+                      for at, address, _m in handler.received if address in signups),
+                     reverse=True)[:3]
+    print("slowest confirmations (wait, seconds into the relay's window when signed up): "
+          + ", ".join(f"{wait:.2f} s at {phase:.1f} s" for wait, phase in slowest))
 
 
 def main() -> None:
