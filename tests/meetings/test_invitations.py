@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import vobject
 
 import jobs
-from app.delivery.models import OutboxMessage
+from app.delivery.models import Mailing, OutboxMessage
 from app.extensions import db
 from app.meetings import announcements, rsvp
 from app.meetings import invitations as delivery
@@ -235,6 +235,19 @@ def test_changes_within_the_delay_go_out_as_one_update_with_the_final_time(app, 
     assert mailbox.to("anna@example.org")[-1]["Subject"].startswith("Erinnerung:")
     assert [m["Subject"].split(":")[0] for m in mailbox.to("ben@example.org")] == [
         "Einladung", "Geändert"]
+
+
+def test_runs_with_nobody_new_to_invite_leave_no_empty_mailings(app, mailbox):
+    """The job runs every minute while a meeting is inside the invitation window: a
+    run that reaches nobody writes nothing (it once left a mailing row each time)."""
+    add_subscribers(app, "anna@example.org")
+    announce_meeting(app, "Ost")
+    for _ in range(5):
+        run_jobs(app)
+    with app.app_context():
+        kinds = db.session.scalars(sa.select(Mailing.kind)).all()
+    assert kinds == ["invitation"]
+    assert len(mailbox.to("anna@example.org")) == 1
 
 
 def test_cancellation_drops_queued_reminders(app, mailbox):
