@@ -90,10 +90,10 @@ def wait_for_mail(browser, service, subject, to=None):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         browser.get(service.url + "/_mails/")
-        links = [row.find_element(By.LINK_TEXT, subject)
-                 for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")
-                 if row.find_elements(By.LINK_TEXT, subject)
-                 and (to is None or to in row.find_element(By.TAG_NAME, "td").text)]
+        # One look for the page (a row by row look took longer than the deadline).
+        links = (browser.find_elements(By.LINK_TEXT, subject) if to is None else
+                 browser.find_elements(By.XPATH, f'//tbody/tr[contains(td[1], "{to}")]'
+                                                 f'/td/a[normalize-space(.)="{subject}"]'))
         if links:
             return links[0]
         time.sleep(0.5)
