@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from limits import parse as parse_rate
 from limits import parse_many
-from limits.storage import storage_from_string
 
 from .shared import districts
 
@@ -70,7 +69,6 @@ DEFAULTS = {
     "UNCONFIRMED_RETENTION_DAYS": 7,
     "CONFIRM_MAILS_PER_ADDRESS": "3/day",
     "CONFIRM_MAILS_PER_IP": "10/hour",
-    "RATELIMIT_STORAGE_URI": "memory://",
     # When meeting mails go out, in days before the meeting.
     "INVITE_BEFORE_DAYS": 21,
     "REMIND_BEFORE_DAYS": 2,
@@ -350,12 +348,9 @@ def check(config) -> None:
     for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS",
                  "SIGNIN_MAILS_PER_IP", "INBOUND_FORWARDS_PER_SENDER"):
         _rate(config, name)
-    try:
-        storage_from_string(str(config["RATELIMIT_STORAGE_URI"]))
-    except Exception as error:  # the limits library raises several kinds here
-        raise SettingsError("RATELIMIT_STORAGE_URI",
-                            f"{config['RATELIMIT_STORAGE_URI']!r} cannot be used ({error})"
-                            ) from None
+    if "RATELIMIT_STORAGE_URI" in config:
+        log.warning("FLASK_RATELIMIT_STORAGE_URI is no longer used: limits are counted in "
+                    "the database, which every process shares")
     for name in ("MEETING_START", "MEETING_END"):
         _clock(config, name)
     if config["MEETING_END"] <= config["MEETING_START"]:

@@ -15,6 +15,7 @@ SCHEDULE = {
     "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
     "mark_meetings_held": (housekeeping.mark_meetings_held, 3600),
     "forget_registrations": (housekeeping.forget_registrations, 3600),
+    "forget_rate_limits": (housekeeping.forget_rate_limits, 3600),
     "move_waiting_lists": (registrations.move_waiting_lists, 60),
     "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
     "poll_mailbox": (inbound.poll_mailbox, 60),

@@ -3,6 +3,7 @@
 from app.extensions import db
 from app.meetings import services as meetings
 from app.registrations import services as registrations
+from app.shared import ratelimit
 from app.subscriptions import services as subscriptions
 
 
@@ -23,5 +24,12 @@ def mark_meetings_held() -> int:
 def forget_registrations() -> int:
     """A while after a NetzWerkStatt its registrations are deleted; counts remain."""
     count = registrations.forget_past()
+    db.session.commit()
+    return count
+
+
+def forget_rate_limits() -> int:
+    """Counts of requests are kept only while they still limit anything."""
+    count = ratelimit.forget_expired()
     db.session.commit()
     return count

@@ -6,6 +6,7 @@ is rolled back afterwards, each commit of the code under test being a SAVEPOINT.
 """
 
 import asyncio
+import http.cookiejar
 import os
 import re
 import secrets
@@ -14,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from email import policy
@@ -244,6 +248,26 @@ class CommandLine(FlaskCliRunner):
 @pytest.fixture
 def runner(app):
     return CommandLine(app)
+
+
+class Browser:
+    """A visitor with cookies, over real HTTP."""
+
+    def __init__(self):
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, url: str) -> str:
+        with self.opener.open(url, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, url: str, **fields) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields).encode()
+        try:
+            with self.opener.open(url, data=data, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
 
 def csrf_token(html: str) -> str:

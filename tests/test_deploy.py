@@ -135,15 +135,14 @@ def test_the_settings_in_env_example_are_real_ones():
             assert name in known, name
 
 
-def test_compose_runs_web_worker_database_and_redis_from_one_image():
+def test_compose_runs_web_worker_and_database_from_one_image():
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"web", "worker", "db", "redis", "proxy"} <= set(services)
+    assert {"web", "worker", "db", "proxy"} <= set(services)
     assert services["web"]["build"]["dockerfile"] == "deploy/Containerfile"
     assert services["web"]["command"][:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
     assert services["worker"]["command"] == ["flask", "--app", "app", "worker"]
     environment = services["web"]["environment"]
-    assert environment["FLASK_RATELIMIT_STORAGE_URI"].startswith("redis://")
     assert environment["FLASK_SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert environment["FLASK_TRUSTED_PROXIES"] == "1"
 

@@ -32,7 +32,6 @@ def settings(**values) -> dict:
     ("MAIL_TIMEOUT", 0, "number of seconds"),
     ("CONFIRM_MAILS_PER_IP", "ten", "not a rate such as 10/hour"),
     ("SIGNIN_MAILS_PER_ADDRESS", "5 per fortnight", "not a rate"),
-    ("RATELIMIT_STORAGE_URI", "carrier-pigeon://", "cannot be used"),
     ("MAIL_DEFAULT_SENDER", "Stadtteilvernetzer", "is not an e-mail address"),
     ("MAIL_LIST_SENDER", "a@b\nBcc: c@d", "is not an e-mail address"),
     ("MEETING_START", "6 pm", "not a time"),

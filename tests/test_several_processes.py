@@ -1,5 +1,5 @@
 """A larger install: two web servers and two workers on one PostgreSQL database, with
-rate limits in Redis, through a meeting's life; a worker is killed and PostgreSQL
+rate limits in the database, through a meeting's life; a worker is killed and PostgreSQL
 restarted in the middle. Nothing is lost, nothing doubled beyond the one mail on the
 wire per kill, and the limits hold across both web servers."""
 
@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,10 +17,10 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from tests.conftest import (
+    Browser,
     csrf_token,
     free_port,
     output_of,
@@ -33,7 +32,6 @@ from tests.conftest import (
 )
 
 pytestmark = pytest.mark.slow
-REDIS = "redis://127.0.0.1:6379/15"
 
 
 def postgresql_cluster() -> list[str]:
@@ -43,26 +41,6 @@ def postgresql_cluster() -> list[str]:
     version, name = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True,
                                    check=True).stdout.split()[:2]
     return [version, name]
-
-
-class Browser:
-    """A visitor with cookies, over real HTTP."""
-
-    def __init__(self):
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, url: str) -> str:
-        with self.opener.open(url, timeout=30) as response:
-            return response.read().decode()
-
-    def post(self, url: str, **fields) -> tuple[int, str]:
-        data = urllib.parse.urlencode(fields).encode()
-        try:
-            with self.opener.open(url, data=data, timeout=30) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
 
 
 def link(message, path: str, port: int) -> str:
@@ -107,12 +85,8 @@ def test_two_web_servers_and_two_workers_through_a_meeting_with_a_kill_and_a_res
     if not live_database.startswith("postgresql"):
         pytest.skip("several workers and web servers share PostgreSQL")
     cluster = postgresql_cluster()
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 6379)):
-            required("no Redis on 127.0.0.1:6379")
-    redis.Redis.from_url(REDIS).flushdb()
     ports = [free_port(), free_port()]
-    web_env = process_env(live_database, smtp_server.port, RATELIMIT_STORAGE_URI=REDIS,
+    web_env = process_env(live_database, smtp_server.port,
                           CONFIRM_MAILS_PER_IP="6/hour", PAGE_CACHE_SECONDS=0,
                           BASE_URL=f"http://127.0.0.1:{ports[0]}")
     worker_env = process_env(live_database, smtp_server.port, MAIL_CONNECTIONS=2,
@@ -127,7 +101,7 @@ def test_two_web_servers_and_two_workers_through_a_meeting_with_a_kill_and_a_res
             assert wait_for_port(port, web, 60), output_of(web)
 
         # Twelve sign-ups from one address, taking turns at the two web servers: the
-        # limit of six per address and hour holds for both together (Redis).
+        # limit of six per address and hour holds for both together (counted in the database).
         for number in range(12):
             visitor, port = Browser(), ports[number % 2]
             page = visitor.get(f"http://127.0.0.1:{port}/")
@@ -215,5 +189,4 @@ def test_two_web_servers_and_two_workers_through_a_meeting_with_a_kill_and_a_res
             if process.poll() is None:
                 process.terminate()
             outputs.append(output_of(process, 30))
-        redis.Redis.from_url(REDIS).flushdb()
     assert not any("Traceback" in output for output in outputs), outputs

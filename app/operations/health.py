@@ -1,7 +1,6 @@
 """What a monitor and the ``doctor`` command check. Each check says in one line
 what it found and, when something is wrong, what to do."""
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +9,6 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
-from limits.storage import storage_from_string
 from werkzeug.test import Client
 
 from ..delivery import outbox, signing
@@ -180,22 +178,6 @@ def _senders() -> Check:
     return Check("sender", OK, f"{sender}, replies to {config['MAIL_REPLY_TO']}")
 
 
-def _rate_limits() -> Check:
-    uri = str(current_app.config["RATELIMIT_STORAGE_URI"])
-    try:
-        reachable = storage_from_string(uri).check()
-    except Exception as error:
-        reachable, uri = False, f"{uri} ({error})"
-    if not reachable:
-        return Check("rate limits", FAIL, f"the storage {uri} does not answer")
-    processes = int(os.environ.get("WEB_CONCURRENCY") or 1)
-    if uri.startswith("memory://"):
-        state = FAIL if processes > 1 else WARN
-        return Check("rate limits", state, f"counted in each process's memory ({processes} web "
-                     "processes); with more than one set FLASK_RATELIMIT_STORAGE_URI=redis://…")
-    return Check("rate limits", OK, f"shared: {uri.split('@')[-1]}")
-
-
 def _worker() -> Check:
     age = worker_age()
     if not worker_alive(age):
@@ -206,7 +188,7 @@ def _worker() -> Check:
 
 
 CHECKS = (_secret_key, _base_url, _proxies, _database, _smtp, _quota, _mailbox, _dkim,
-          _senders, _rate_limits, _worker)
+          _senders, _worker)
 
 
 def doctor() -> list[Check]:

@@ -2,7 +2,6 @@
 
 import secrets
 import shutil
-import socket
 import subprocess
 
 import dkim
@@ -70,15 +69,14 @@ def test_doctor_passes_a_ready_installation(install):
     ready = ("secret key", "base URL", "reverse proxy", "database", "SMTP relay", "sender",
              "worker")
     assert {name: found[name] for name in ready} == dict.fromkeys(ready, "ok")
-    # Not set up in tests, and said so: no mailbox, no DKIM, limits per process.
-    assert found["reply mailbox"] == found["DKIM"] == found["rate limits"] == "warn"
+    # Not set up in tests, and said so: no mailbox, no DKIM.
+    assert found["reply mailbox"] == found["DKIM"] == "warn"
 
 
 @pytest.mark.parametrize("setting, value, check", [
     ("SECRET_KEY", "change-me", "secret key"),
     ("BASE_URL", "http://vernetzer.example", "base URL"),
     ("MAIL_DEFAULT_SENDER", "vernetzer@localhost", "sender"),
-    ("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1", "rate limits"),
 ])
 def test_doctor_names_what_is_wrong_and_exits_non_zero(install, setting, value, check):
     app, runner = install(**{setting: value})
@@ -105,14 +103,6 @@ def test_doctor_warns_without_a_trusted_proxy_and_fails_on_a_wrong_one(install):
     app.config["TRUSTED_PROXIES"] = 2  # says two, but the app trusts one
     result = runner.invoke(args=["doctor"])
     assert lines(result)["reverse proxy"] == "FAIL" and "seen from 127.0.0.1" in result.output
-
-
-def test_shared_rate_limits_in_redis_are_ok(install):
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 6379)):
-            pytest.skip("no Redis on 127.0.0.1:6379")
-    _app, runner = install(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
-    assert lines(runner.invoke(args=["doctor"]))["rate limits"] == "ok"
 
 
 def test_the_dkim_record_doctor_asks_for_verifies_a_signed_mail(app):
