@@ -3,7 +3,6 @@ rate limits in the database, through a meeting's life; a worker is killed and Po
 restarted in the middle. Nothing is lost, nothing doubled beyond the one mail on the
 wire per kill, and the limits hold across both web servers."""
 
-import http.cookiejar
 import os
 import re
 import shutil
@@ -11,8 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from collections import Counter
 from datetime import timedelta
 

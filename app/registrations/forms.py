@@ -26,6 +26,12 @@ class RegistrationForm(PublicForm):
     submit = SubmitField(_l("Register"))
 
 
+class MemberRegistrationForm(RegistrationForm):
+    """A member's own link: the address is theirs already."""
+
+    email = None
+
+
 class OfferForm(FlaskForm):
     accept = SubmitField(_l("Take the place"))
     decline = SubmitField(_l("No longer interested"))

@@ -1,8 +1,8 @@
 """NetzWerkStatt registration.
 
 A place is one person; their children needing care take child-care places, which
-have a capacity of their own. Registering (confirmed by mail for people not on the
-list) takes a free place, or joins the waiting list when none is free, when the
+have a capacity of their own. Registering (confirmed by mail, unless a member comes
+through their own signed link) takes a free place, or joins the waiting list when none is free, when the
 child care is full, or when others are waiting already (nobody jumps the line).
 When places free up, the first people in line whose children fit get an offer that
 holds the place for ``REGISTRATION_OFFER_HOURS``; an offer declined or lapsed goes
@@ -24,8 +24,9 @@ from ..meetings import services as meetings
 from ..shared import audit, ratelimit
 from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
-from ..shared.tokens import TokenError, address_fingerprint, read_token
+from ..shared.tokens import TokenError, address_fingerprint, make_token, read_token
 from ..shared.validation import clean_text, normalise_email, person_name, required
+from ..subscriptions import services as subscribers
 from . import mails
 from .mails import status_token  # noqa: F401 -- the pages' links
 from .models import HOLDING, Registration, RegistrationStatus, RegistrationTally
@@ -101,32 +102,52 @@ def _by_address(meeting, email: str) -> Registration | None:
         Registration.meeting_id == meeting.id, Registration.email == email))
 
 
+def member_token(member: subscribers.Subscriber) -> str:
+    """The member's own link to register without confirming (on their settings page,
+    which every list mail links to)."""
+    return make_token("member-registration",
+                      {"s": member.id, "h": address_fingerprint(member.email)})
+
+
+def member_from_link(token: str) -> subscribers.Subscriber:
+    """The active member behind ``member_token`` (TokenError otherwise)."""
+    member = subscribers.from_link("member-registration", token)
+    if not subscribers.is_active(member):
+        raise TokenError("invalid")
+    return member
+
+
 def register(meeting, *, email, name, organisation=None, children=0,
              children_ages=None, access_needs=None, consent=False, language="de",
-             ip=None, now=None) -> bool:
-    """A registration from the public form; False when a limit held its mail back.
+             ip=None, member: subscribers.Subscriber | None = None,
+             now=None) -> Registration | None:
+    """A registration; None when a limit held its mail back.
 
-    The answer is the same for every address: a confirmation link by mail first (for
-    members of the list too), and only the confirmation takes a place or a waiting
-    position; someone registered already gets their status again, nothing is
-    recorded twice.
+    From the public form the answer is the same for every address: a confirmation
+    link by mail first (for members of the list too: anyone can type a member's
+    address), and only the confirmation takes a place or a waiting position. A
+    ``member`` who came through their own signed link (``member_from_link``) has
+    proved the address and takes it at once. Someone registered already gets their
+    status again; nothing is recorded twice.
     """
     now = now or utcnow()
     if not consent:
         raise UserError(_("Please agree that we process your details for this "
                           "registration."))
-    email = normalise_email(email)
+    email = member.email if member is not None else normalise_email(email)
     details = _details(name, organisation, children, children_ages, access_needs)
     check_open(meeting, now)
     if details["children"] and not meeting.childcare_capacity:
         raise UserError(_("This NetzWerkStatt offers no child care, sorry."))
     meeting = meetings.lock(meeting)
     registration = _by_address(meeting, email)
-    if not _mail_allowed(email, ip):
-        return False  # counted before anything is written: a flood makes no rows
+    # Counted before anything is written: a flood makes no rows. (A member's own
+    # link confirms nothing by mail; its status mails go to that member only.)
+    if member is None and not _mail_allowed(email, ip):
+        return None
     if registration is not None and registration.status in ACTIVE:
         _tell(registration, meeting, again=True)
-        return True
+        return registration
     if registration is None:
         registration = Registration(meeting_id=meeting.id, email=email)
         db.session.add(registration)
@@ -137,10 +158,11 @@ def register(meeting, *, email, name, organisation=None, children=0,
     registration.queued_at = registration.offer_expires_at = None
     registration.confirmed_at = registration.reminded_at = None
     db.session.flush()
-    # Everyone confirms by mail, members of the list too: anyone can type a member's
-    # address into the form, and until the owner confirms it holds no place.
-    mails.confirm(registration, meeting)
-    return True
+    if member is not None:
+        _take_place_or_wait(registration, meeting, now)
+    else:
+        mails.confirm(registration, meeting)
+    return registration
 
 
 def _take_place_or_wait(registration: Registration, meeting, now) -> None:

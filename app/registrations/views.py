@@ -15,7 +15,7 @@ from ..shared.forms import ButtonForm
 from ..shared.tokens import TokenError
 from ..shared.web import attempt, client_ip, organiser_required
 from . import services as registrations
-from .forms import OfferForm, RegistrationForm, SettingsForm
+from .forms import MemberRegistrationForm, OfferForm, RegistrationForm, SettingsForm
 from .models import RegistrationStatus
 
 bp = Blueprint("registrations", __name__)
@@ -30,6 +30,13 @@ def registration_places(meeting) -> dict | None:
 @bp.app_template_global()
 def open_workshops() -> list:
     return meetings.workshops_open()
+
+
+@bp.app_template_global()
+def member_registration_url(workshop, member) -> str:
+    """A member's own link to register for ``workshop`` without confirming by mail."""
+    return url_for("registrations.register_member", meeting_id=workshop.id,
+                   token=registrations.member_token(member))
 
 
 def _workshop_or_404(meeting_id, *, public: bool = True):
@@ -50,15 +57,43 @@ def register(meeting_id):
     meeting = _workshop_or_404(meeting_id)
     form = RegistrationForm()
     if form.validate_on_submit():
-        ok, sent = attempt(lambda: registrations.register(
-            meeting, email=form.email.data, name=form.name.data,
-            organisation=form.organisation.data, children=form.children.data,
-            children_ages=form.children_ages.data, access_needs=form.access_needs.data,
-            consent=form.consent.data, language=str(get_locale()), ip=client_ip()))
+        ok, registration = attempt(lambda: registrations.register(
+            meeting, email=form.email.data, **_details(form), ip=client_ip()))
         if ok:
             db.session.commit()
             return render_template("registrations/check_your_mail.html", meeting=meeting,
-                                   held_back=not sent)
+                                   held_back=registration is None)
+    return _form_page(meeting, form)
+
+
+@bp.route("/netzwerkstatt/<int:meeting_id>/anmelden/<token>", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
+def register_member(meeting_id, token):
+    """A member's own link: registered at once, the status page follows."""
+    meeting = _workshop_or_404(meeting_id)
+    try:
+        member = registrations.member_from_link(token)
+    except TokenError as error:
+        return _link_problem(error)
+    form = MemberRegistrationForm(data={"name": member.name or "",
+                                        "organisation": member.organisation or ""})
+    if form.validate_on_submit():
+        ok, registration = attempt(lambda: registrations.register(
+            meeting, email=member.email, **_details(form), ip=client_ip(), member=member))
+        if ok:
+            db.session.commit()
+            return redirect(url_for(".status", token=registrations.status_token(registration)))
+    return _form_page(meeting, form, member=member)
+
+
+def _details(form) -> dict:
+    return {"name": form.name.data, "organisation": form.organisation.data,
+            "children": form.children.data, "children_ages": form.children_ages.data,
+            "access_needs": form.access_needs.data, "consent": form.consent.data,
+            "language": str(get_locale())}
+
+
+def _form_page(meeting, form, *, member=None):
     problem = None
     try:
         registrations.check_open(meeting)
@@ -66,7 +101,8 @@ def register(meeting_id):
         problem = str(error)
     status = 400 if request.method == "POST" else 200
     return render_template("registrations/register.html", form=form, meeting=meeting,
-                           problem=problem, places=registrations.places(meeting)), status
+                           member=member, problem=problem,
+                           places=registrations.places(meeting)), status
 
 
 @bp.route("/netzwerkstatt/bestaetigen/<token>", methods=["GET", "POST"])

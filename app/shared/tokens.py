@@ -22,6 +22,7 @@ PURPOSE_MAX_AGE = {
     "rsvp": "SUBSCRIBER_LINK_MAX_AGE",
     "registration-confirm": "CONFIRM_TOKEN_MAX_AGE",
     "registration": "SUBSCRIBER_LINK_MAX_AGE",  # the status page, with cancelling
+    "member-registration": "SUBSCRIBER_LINK_MAX_AGE",  # a member registers without confirming
     "registration-offer": "SUBSCRIBER_LINK_MAX_AGE",  # the offer itself lapses sooner
     "public-form": "PUBLIC_FORM_MAX_AGE",  # the CSRF token of a form strangers fill in
 }

@@ -14,8 +14,9 @@ from app.meetings import services as meetings
 from app.registrations import services as registrations
 from app.registrations.models import Registration, RegistrationTally
 from app.shared.database import utcnow
+from app.subscriptions.mails import subscriber_links
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, link_in, venue_in
+from tests.conftest import csrf_token, link_in, path_of, venue_in
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
 
@@ -290,3 +291,42 @@ def test_reminder_once_and_data_deleted_after_the_event(app, client, mailbox):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 0
         tally = db.session.get(RegistrationTally, meeting_id)
         assert (tally.registered, tally.children) == (1, 2)
+
+
+def test_a_member_registers_at_once_through_their_own_link(app, client, mailbox):
+    """Every list mail links to the member's settings page; from there their own signed
+    link registers them without a confirmation mail. A link with another member's
+    token, a forged one, or one of a member who has left holds nothing."""
+    meeting_id = workshop(app, capacity=1)
+    with app.app_context():
+        mia = Subscriber(email="mia@example.org", name="Mia", status=SubscriberStatus.ACTIVE,
+                         source="import", language="de")
+        gone = Subscriber(email="weg@example.org", status=SubscriberStatus.UNSUBSCRIBED,
+                          source="import", language="de")
+        db.session.add_all([mia, gone])
+        db.session.commit()
+        settings = {person.email: path_of(subscriber_links(person)["preferences_url"])
+                    for person in (mia, gone)}
+    page = client.get(settings["mia@example.org"]).text
+    own_link = re.search(r'href="(/netzwerkstatt/\d+/anmelden/[^"]+)"', page)[1]
+    assert "/anmelden/" not in client.get(settings["weg@example.org"]).text
+    form = client.get(own_link)
+    assert "mia@example.org" in form.text and 'name="email"' not in form.text
+    assert 'value="Mia"' in form.text  # prefilled from the member's settings
+    done = client.post(own_link, data={"csrf_token": csrf_token(form.text), "name": "Mia",
+                                       "consent": "y", "children": "0"},
+                       follow_redirects=True)
+    assert "Sie haben einen Platz." in done.text
+    assert people(app, meeting_id) == {"mia@example.org": "registered"}
+    [mail] = mailbox.to("mia@example.org")
+    assert mail["Subject"] == "Ihr Platz bei der NetzWerkStatt"  # no confirmation asked for
+
+    with app.app_context():
+        gone_token = registrations.member_token(
+            db.session.scalar(sa.select(Subscriber).where(Subscriber.email == "weg@example.org")))
+    forged = own_link.rsplit("/", 1)[0] + "/" + own_link.rsplit("/", 1)[1][:-3] + "xyz"
+    for link in (own_link.rsplit("/", 1)[0] + "/" + gone_token, forged):
+        refused = client.post(link, data={"csrf_token": csrf_token(client.get("/").text),
+                                          "name": "X", "consent": "y", "children": "0"})
+        assert refused.status_code == 400
+    assert people(app, meeting_id) == {"mia@example.org": "registered"}
