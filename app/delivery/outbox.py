@@ -21,16 +21,22 @@ from .models import Mailing, OutboxMessage, OutboxStatus, WorkerHeartbeat
 
 def enqueue(mail: Mail, *, key: str, kind: str, subscriber_id: int | None = None,
             list_mail: bool = False, meeting_id: int | None = None,
-            sequence: int | None = None) -> bool:
+            sequence: int | None = None, placeholder: bool = False) -> bool:
     """Queue one rendered mail unless a mail with the same ``key`` is queued already;
-    the worker sends it once the caller commits. False when the key was taken."""
+    the worker sends it once the caller commits. False when the key was taken.
+
+    A ``placeholder`` is the same work for an answer that must not show whether an
+    address is known: the row is written dropped, without the address or the mail,
+    and never sent."""
     if db.session.scalar(
             sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return False
     db.session.execute(sa.insert(OutboxMessage.__table__).values(
         key=key, kind=kind, subscriber_id=subscriber_id, list_mail=list_mail,
-        meeting_id=meeting_id, sequence=sequence, recipient=mail.recipient, code=mail.code,
-        message=mail.data, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(),
+        meeting_id=meeting_id, sequence=sequence, recipient="" if placeholder else mail.recipient,
+        code=mail.code, message=b"" if placeholder else mail.data,
+        status=OutboxStatus.DROPPED if placeholder else OutboxStatus.QUEUED, attempts=0,
+        next_attempt_at=utcnow(),
         created_at=utcnow()))
     return True
 

@@ -48,33 +48,35 @@ def request_signin(email: str, *, ip: str | None) -> None:
     address: a flood from many addresses queues no more mail to the organiser.
     Nobody can lock an organiser out all the same: every link sent stays valid (they
     share the nonce until one is used or they expire), and the flood's links are in
-    the organiser's own mailbox."""
+    the organiser's own mailbox.
+
+    Every address costs the same work, so that timing tells nothing either: one
+    UPDATE (the active organiser's nonce, kept until a link is used), one mail
+    composed and one outbox row; for an address that is no organiser's, the row is a
+    placeholder that is never sent."""
     email = normalise_email(email)
     if not (ratelimit.allow("SIGNIN_MAILS_PER_ADDRESS", email)
             and (ip is None or ratelimit.allow("SIGNIN_MAILS_PER_IP", ip))):
         raise UserError(_("Too many sign-in links were asked for from here. Please use the "
                           "newest link in your mail, or try again in an hour."))
-    organiser = db.session.scalar(
-        sa.select(Organiser).where(Organiser.email == email, Organiser.active.is_(True)))
-    if organiser is None:
-        return
-    organiser.signin_nonce = organiser.signin_nonce or secrets.token_hex(16)
-    db.session.flush()
-    _send_signin_link(organiser, make_token("signin", {"o": organiser.id,
-                                                       "n": organiser.signin_nonce}))
-
-
-def _send_signin_link(organiser: Organiser, token: str) -> None:
-    """The organiser's one-time sign-in link (personal mail, no list headers)."""
+    new_nonce = secrets.token_hex(16)
+    organiser = db.session.execute(
+        sa.update(Organiser).where(Organiser.email == email, Organiser.active.is_(True))
+        .values(signin_nonce=sa.func.coalesce(Organiser.signin_nonce, new_nonce))
+        .returning(Organiser.id, Organiser.name, Organiser.signin_nonce)
+        .execution_options(synchronize_session=False)).one_or_none()
+    organiser_id, name, nonce = organiser or (0, None, new_nonce)
     message = compose(
         "signin", _l("Your sign-in link for vernetzer"),
         # In the language of the page the organiser asked on.
-        address=organiser.email, name=organiser.name, language=str(get_locale()),
+        address=email, name=name, language=str(get_locale()),
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        signin_url=external_url("organisers.signin_link", token=token),
+        signin_url=external_url("organisers.signin_link",
+                                token=make_token("signin", {"o": organiser_id, "n": nonce})),
         minutes=signin_minutes(),
     )
-    outbox.enqueue(message, key=f"signin:{organiser.id}:{secrets.token_hex(8)}", kind="signin")
+    outbox.enqueue(message, key=f"signin:{organiser_id}:{secrets.token_hex(8)}", kind="signin",
+                   placeholder=organiser is None)
 
 
 def signin_minutes() -> int:
