@@ -11,9 +11,6 @@ about, and the code, random like the Message-ID it is part of, cannot be guessed
 
 import secrets
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import SMTP, compat32
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from urllib.parse import quote
@@ -115,16 +112,13 @@ def forward(original: bytes, *, to: str, subject: str, note: str) -> Mail:
     """A mail the service cannot handle, forwarded to a person: a short note and the
     original attached as it came (``message/rfc822``)."""
     code = new_code()
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = _("Forwarded: %(subject)s", subject=subject)[:200]
-    message["From"] = sender
-    message["To"] = to
-    message["Date"] = date_field()
-    message["Message-ID"] = message_id(code)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(note + "\n\n" + _("The original mail is attached.") + "\n")
-    message.add_attachment(BytesParser(policy=compat32).parsebytes(original))
-    return Mail(sender=envelope_sender(code), recipient=transport_address(parseaddr(to)[1]),
-                message_id=message_id(code), subject=str(message["Subject"]), text=note,
-                html="", data=message.as_bytes(), code=code)
+    display, address = parseaddr(to)
+    subject = _("Forwarded: %(subject)s", subject=subject)[:200]
+    text = note + "\n\n" + _("The original mail is attached.") + "\n"
+    data = mime.forward(sender=current_app.config["MAIL_DEFAULT_SENDER"],
+                        to=mime.address_field("To", address, display or None), subject=subject,
+                        message_id=message_id(code), date=date_field(), note=text,
+                        original=original, boundary=code)
+    return Mail(sender=envelope_sender(code), recipient=transport_address(address),
+                message_id=message_id(code), subject=subject, text=text, html="", data=data,
+                code=code)

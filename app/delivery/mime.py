@@ -138,6 +138,25 @@ def message(*, sender: str, to: bytes, subject: str, headers: dict[str, str],
     return head + b"MIME-Version: 1.0\r\nContent-Type: " + content_type + CRLF + CRLF + body
 
 
+def forward(*, sender: str, to: bytes, subject: str, message_id: str, date: str, note: str,
+            original: bytes, boundary: str) -> bytes:
+    """A note with ``original`` attached as it came (``message/rfc822``), its bytes
+    untouched but for line ends (CRLF, as SMTP carries them): never parsed or
+    rebuilt, so a 25 MB mail costs a copy, not a parse."""
+    original = original.replace(CRLF, b"\n").replace(b"\n", CRLF)
+    if not original.endswith(CRLF):
+        original += CRLF
+    encoding = b"7bit" if original.isascii() else b"8bit"
+    content_type, body = _multipart(b"mixed", f"=_vernetzer_{boundary}_f".encode(), [
+        _part(b'text/plain; charset="utf-8"', b"quoted-printable", quoted_printable(note)),
+        b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n"
+        b"Content-Transfer-Encoding: " + encoding + CRLF + CRLF + original])
+    head = (field("Subject", subject, text=True) + _sender_field(sender) + to
+            + field("Auto-Submitted", "auto-generated") + field("Date", date)
+            + field("Message-ID", message_id))
+    return head + b"MIME-Version: 1.0\r\nContent-Type: " + content_type + CRLF + CRLF + body
+
+
 def _sender_field(sender: str) -> bytes:
     """From, as configured ("Name <address>" or an address)."""
     display, address = parseaddr(one_line(sender))

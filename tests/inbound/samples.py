@@ -5,6 +5,7 @@ and an out-of-office reply (RFC 3834)."""
 
 import base64
 import quopri
+import secrets
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 
@@ -183,6 +184,17 @@ def person(sender: str) -> bytes:
 def huge(sender: str, size: int) -> bytes:
     return (_headers(sender, "Fotos vom Treffen", "text/plain; charset=utf-8")
             + ("x" * 998 + "\r\n") * (size // 1000)).encode()
+
+
+def with_attachment(sender: str, size: int, *, naming: str = "application/pdf") -> bytes:
+    """A person's mail with ``size`` bytes attached (base64, as mail programs send
+    photos); ``naming`` the type of a small first part (say, text/calendar)."""
+    data = base64.encodebytes(secrets.token_bytes(size)).replace(b"\n", b"\r\n")
+    return (_headers(sender, "Unterlagen", 'multipart/mixed; boundary="anhang"').encode()
+            + b"--anhang\r\nContent-Type: " + naming.encode()
+            + b"\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n--anhang\r\n"
+            b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + data + b"--anhang--\r\n")
 
 
 def unreadable() -> dict[str, bytes]:
