@@ -68,16 +68,26 @@ def test(pytest_args: list[str]) -> int:
     return next((code for code in results if code), 0)
 
 
+USAGE = """usage: python3 dev.py [serve [--port N] [--host H] | test [pytest arguments]]
+
+  serve  set up .venv, .env and the SQLite database, then run the web server, the
+         worker and the mail catcher (http://127.0.0.1:5000/; --port 5150 serves and
+         links on 5150 unless FLASK_BASE_URL is set)
+  test   ruff, import-linter and the whole test suite"""
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    if command not in ("serve", "test"):
+        sys.exit(f"unknown command {command!r}\n{USAGE}")
     ensure_environment()
     if command == "serve":
         ensure_dotenv()
         os.execv(PYTHON, [str(PYTHON), "-m", "flask", "--app", "app", "serve", *sys.argv[2:]])
-    elif command == "test":
-        sys.exit(test(sys.argv[2:]))
-    else:
-        sys.exit(f"unknown command {command!r}: use 'serve' or 'test'")
+    sys.exit(test(sys.argv[2:]))
 
 
 if __name__ == "__main__":

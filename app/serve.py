@@ -4,6 +4,7 @@ Migrates the database, starts the mail catcher (when ``MAIL_CATCHER`` is on), th
 worker process and the web server (waitress), and stops them all together.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -25,6 +26,10 @@ def serve(host, port, no_worker):
     from .delivery import catcher as mail_catcher
 
     app = current_app._get_current_object()
+    if "FLASK_BASE_URL" not in os.environ:
+        # Links in mails and the webcal link follow the port (and the worker's too).
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        app.config["BASE_URL"] = os.environ["FLASK_BASE_URL"] = f"http://{shown}:{port}"
     upgrade()
     try:
         # Behind a proxy waitress must pass X-Forwarded-* on: ProxyFix (create_app)

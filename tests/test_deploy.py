@@ -106,6 +106,34 @@ def test_flask_serve_passes_the_proxy_headers_on_too(live_database, smtp_server)
         stop(server)
 
 
+@pytest.mark.slow
+def test_serve_on_another_port_links_to_that_port(live_database, smtp_server):
+    """``dev.py serve --port 5150``: the links (here the home page's webcal link; the
+    mails' are made the same way) follow the port unless FLASK_BASE_URL is set."""
+    port = free_port()
+    env = process_env(live_database, smtp_server.port)
+    del env["FLASK_BASE_URL"]
+    server = started([sys.executable, "-m", "flask", "--app", "app", "serve", "--no-worker",
+                      "--port", str(port)], env, port)
+    try:
+        _status, _headers, page = fetch(port, "/", {})
+        assert f"webcal://127.0.0.1:{port}/kalender.ics" in page
+    finally:
+        stop(server)
+
+
+def test_dev_py_help_answers_at_once():
+    """Usage, before installing anything; an unknown command gets it too, and fails."""
+    helped = subprocess.run([sys.executable, "dev.py", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=10)
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: python3 dev.py")
+    assert "creating .venv" not in helped.stdout
+    wrong = subprocess.run([sys.executable, "dev.py", "bogus"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=10)
+    assert wrong.returncode == 1 and "unknown command 'bogus'" in wrong.stderr
+    assert "usage:" in wrong.stderr
+
+
 def test_systemd_units_start_what_exists():
     for unit in sorted((DEPLOY / "systemd").glob("*.service")):
         parsed = configparser.ConfigParser(strict=False, interpolation=None)
