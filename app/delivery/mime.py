@@ -62,11 +62,26 @@ def _plain(value: str) -> bool:
     return value.isascii() and not _NEEDS_ENCODING.search(value)
 
 
+def folded(name: bytes, value: bytes) -> bytes:
+    """``name: value`` CRLF-terminated, folded before 78 characters where it can be:
+    after the ``;`` or ``,`` that separate parameters and list items (RFC 5322, 2.2.3;
+    a single item longer than a line, such as a long URL, stays whole)."""
+    items = re.split(rb"(?<=[;,]) ", value)
+    lines, line = [], name + b": " + items[0]
+    for item in items[1:]:
+        if len(line) + 1 + len(item) > 78:
+            lines.append(line)
+            line = b" " + item
+        else:
+            line += b" " + item
+    return CRLF.join([*lines, line]) + CRLF
+
+
 def field(name: str, value: str, *, text: bool = False) -> bytes:
     """One header field, CRLF-terminated and folded. ``text``: free text (subject,
     a name), encoded as RFC 2047 words where it is not plain short-worded ASCII."""
     if not text:
-        return f"{name}: {_structural(value)}".encode() + CRLF
+        return folded(name.encode(), _structural(value).encode())
     value = one_line(value)
     charset = "us-ascii" if _plain(value) else "utf-8"
     encoded = Header(value, charset, header_name=name).encode(linesep="\r\n", maxlinelen=76)
@@ -98,7 +113,7 @@ def _base64(data: bytes) -> bytes:
 
 
 def _part(content_type: bytes, encoding: bytes, body: bytes, extra: bytes = b"") -> bytes:
-    return (b"Content-Type: " + content_type + CRLF + extra
+    return (folded(b"Content-Type", content_type) + extra
             + b"Content-Transfer-Encoding: " + encoding + CRLF + CRLF + body)
 
 
@@ -128,14 +143,14 @@ def message(*, sender: str, to: bytes, subject: str, headers: dict[str, str],
         attachment = _part(b'application/ics; name="einladung.ics"', b"base64", encoded,
                            b'Content-Disposition: attachment; filename="einladung.ics"' + CRLF)
         content_type, body = _multipart(
-            b"mixed", mark + b"m", [b"Content-Type: " + inner_type + CRLF + CRLF + inner,
+            b"mixed", mark + b"m", [folded(b"Content-Type", inner_type) + CRLF + inner,
                                     attachment])
     else:
         content_type, body = _multipart(b"alternative", mark + b"a", parts)
     head = (field("Subject", subject, text=True) + _sender_field(sender) + to
             + b"".join(field(key, value) for key, value in headers.items())
             + field("Date", date) + field("Message-ID", message_id))
-    return head + b"MIME-Version: 1.0\r\nContent-Type: " + content_type + CRLF + CRLF + body
+    return head + b"MIME-Version: 1.0\r\n" + folded(b"Content-Type", content_type) + CRLF + body
 
 
 def forward(*, sender: str, to: bytes, subject: str, message_id: str, date: str, note: str,
@@ -154,7 +169,7 @@ def forward(*, sender: str, to: bytes, subject: str, message_id: str, date: str,
     head = (field("Subject", subject, text=True) + _sender_field(sender) + to
             + field("Auto-Submitted", "auto-generated") + field("Date", date)
             + field("Message-ID", message_id))
-    return head + b"MIME-Version: 1.0\r\nContent-Type: " + content_type + CRLF + CRLF + body
+    return head + b"MIME-Version: 1.0\r\n" + folded(b"Content-Type", content_type) + CRLF + body
 
 
 def _sender_field(sender: str) -> bytes:

@@ -49,6 +49,16 @@ def test_a_long_topic_gives_a_folded_subject_and_every_header_is_right(app, mail
     assert message["Reply-To"] == "Orga-Team <orga@vernetzer.example>"
     code = message["Message-ID"].strip("<>").split("@")[0]
     assert envelope_sender == f"einladung+{code}@vernetzer.example"
+    # Every field line, in the mail's head and in its parts, fits in 78 characters
+    # unless it holds one item that cannot be split (the unsubscribe URL with its token).
+    fields = [line for line in raw.split(b"\r\n")
+              if re.match(rb"(?i)([\w-]+:|[ \t])", line) and not line.startswith(b"--")]
+    long_ones = [line for line in fields if len(line) > 78]
+    assert all(not re.search(rb"[;,] \S", line.split(b": ", 1)[-1]) for line in long_ones), \
+        long_ones
+    assert any(line.startswith(b"List-Unsubscribe: <https://") for line in fields)
+    assert any(line.startswith(b" <mailto:") for line in fields)  # folded after the comma
+    assert message["List-Unsubscribe"].count("<") == 2
 
 
 def test_personal_mail_is_automatic_too(app, client, mailbox):
