@@ -113,14 +113,32 @@ def smtp_server():
     controller.stop()
 
 
+LINK = re.compile(r"(?:https?|webcal)://\S+")
+
+
+def links_end_their_lines(message) -> list[str]:
+    """The links of a mail's text part that run into the text after them (a mail
+    program would link ``….icsDetails:``): each must end where its line ends."""
+    text = message.get_body(("plain",))
+    if text is None:
+        return []
+    content = text.get_content()
+    return [found.group() for found in LINK.finditer(content)
+            if content[found.end():found.end() + 1] not in ("", "\n", "\r")]
+
+
 @pytest.fixture
 def mailbox(smtp_server):
-    """What the SMTP server received during this test."""
+    """What the SMTP server received during this test. Every mail kind that the
+    suite sends passes here, so each is checked: no link runs into the next word."""
     recorder = smtp_server.recorder
     recorder.messages.clear()
     recorder.reply, recorder.delay = None, 0.0
     yield recorder
     recorder.reply, recorder.delay = None, 0.0
+    run_together = {message["Subject"]: links_end_their_lines(message)
+                    for _, _, message, _ in recorder.messages}
+    assert not {subject: links for subject, links in run_together.items() if links}
 
 
 def base_config(database_url: str, smtp_port: int, tmp_path) -> dict:
