@@ -8,7 +8,6 @@ and the mail comes from that same address; anything else is a ``ReplyProblem``
 and the mail is kept for organisers, never guessed.
 """
 
-import csv
 import secrets
 from datetime import timedelta
 from email.utils import parseaddr
@@ -21,7 +20,7 @@ from icalendar import Calendar
 from ..delivery import outbox
 from ..delivery.compose import compose
 from ..extensions import db
-from ..shared import audit, ratelimit
+from ..shared import audit, ratelimit, spreadsheet
 from ..shared.database import utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, make_token, read_token
@@ -268,13 +267,13 @@ def counts(meeting: Meeting) -> dict[Answer, int]:
 
 
 def export(meeting: Meeting, stream) -> None:
-    """The answers as CSV for the host: answer, name, organisation, e-mail."""
-    writer = csv.writer(stream)
+    """The answers as CSV for the host: answer, name, organisation, e-mail, when."""
+    writer = spreadsheet.writer(stream)
     writer.writerow(["antwort", "name", "organisation", "email", "beantwortet"])
     labels = {Answer.YES: "ja", Answer.MAYBE: "vielleicht", Answer.NO: "nein"}
     for row, person in answers(meeting):
-        writer.writerow([labels[row.answer], person.name or "", person.organisation or "",
-                         person.email, row.answered_at.isoformat(timespec="minutes")])
+        writer.writerow(spreadsheet.row([labels[row.answer], person.name, person.organisation,
+                                         person.email, row.answered_at]))
 
 
 def queue_headcounts(now=None) -> int:

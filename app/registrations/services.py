@@ -11,7 +11,6 @@ to the next. Every change of places takes the event's row lock first
 number of processes, are counted one after the other and nobody is lost or doubled.
 """
 
-import csv
 import secrets
 from datetime import timedelta
 
@@ -21,7 +20,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..meetings import services as meetings
-from ..shared import audit, ratelimit
+from ..shared import audit, ratelimit, spreadsheet
 from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, make_token, read_token
@@ -396,13 +395,13 @@ def lists(meeting) -> dict[RegistrationStatus, list[Registration]]:
 def export(meeting, stream) -> None:
     """The host's list: everyone with a place, their child care and access needs,
     and the totals."""
-    writer = csv.writer(stream)
+    writer = spreadsheet.writer(stream)
     writer.writerow([_("Name"), _("Organisation"), _("E-mail"), _("Children needing care"),
                      _("Ages of the children"), _("Accessibility needs")])
     holders = lists(meeting)[RegistrationStatus.REGISTERED]
     for r in holders:
-        writer.writerow([r.name, r.organisation or "", r.email, r.children,
-                         r.children_ages or "", r.access_needs or ""])
+        writer.writerow(spreadsheet.row([r.name, r.organisation, r.email, r.children,
+                                         r.children_ages, r.access_needs]))
     writer.writerow([])
     writer.writerow([_("Participants"), len(holders)])
     writer.writerow([_("Children in child care"), sum(r.children for r in holders)])

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..shared import audit
+from ..shared import audit, spreadsheet
 from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
 from ..shared.validation import clean_district, clean_text, normalise_email
@@ -262,12 +262,6 @@ def apply(stream: BinaryIO, *, consent_note: str | None, confirm_by_mail: bool,
     return added
 
 
-def _excel_safe(value) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    text = "" if value is None else str(getattr(value, "value", value))
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
-
-
 def record_export(*, actor: str) -> int:
     """Audit an export (with how many rows it has); returns that number."""
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Subscriber))
@@ -280,15 +274,13 @@ def csv_chunks() -> Iterator[str]:
     of about 64 KiB, streamed from the database a thousand rows at a time: memory
     stays flat however long the list."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    buffer.write("\ufeff")
+    writer = spreadsheet.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     rows = db.session.execute(
         sa.select(*(getattr(Subscriber, column) for column in EXPORT_COLUMNS))
         .order_by(Subscriber.email), execution_options={"yield_per": 1000})
     for row in rows:
-        writer.writerow([value.isoformat() if hasattr(value, "isoformat") else _excel_safe(value)
-                         for value in row])
+        writer.writerow(spreadsheet.row(row))
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)

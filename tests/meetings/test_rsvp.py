@@ -13,6 +13,7 @@ from app.meetings import rsvp, venues
 from app.meetings import services as meetings
 from app.meetings.models import Rsvp
 from app.shared.database import utcnow
+from app.shared.timeutil import local_text
 from app.subscriptions import services as subscribers
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import csrf_token, link_in, venue_in
@@ -74,9 +75,14 @@ def test_organisers_see_counts_names_and_a_csv(app, client, mailbox, sign_in):
     assert "B</td><td>Bürgerhaus" in page
     csv = client.get(f"/organisation/treffen/{meeting_id}/antworten.csv")
     assert csv.headers["Content-Type"].startswith("text/csv")
-    lines = csv.text.strip().splitlines()
-    assert lines[0] == "antwort,name,organisation,email,beantwortet"
-    assert [line.split(",")[0] for line in lines[1:]] == ["ja", "ja", "vielleicht"]
+    # As Excel with German settings opens it: BOM, semicolons, local time.
+    assert csv.data.startswith("\ufeff".encode())
+    lines = csv.text.lstrip("\ufeff").strip().splitlines()
+    assert lines[0] == "antwort;name;organisation;email;beantwortet"
+    assert [line.split(";")[0] for line in lines[1:]] == ["ja", "ja", "vielleicht"]
+    with app.app_context():
+        answered = db.session.scalars(sa.select(Rsvp.answered_at)).first()
+    assert local_text(answered) in csv.text
 
 
 def test_tampered_links_record_nothing(app, client, mailbox):

@@ -109,7 +109,8 @@ def test_full_event_waiting_list_moves_up_by_offer(app, client, mailbox, sign_in
     assert "Ben" in with_place and "Anna" not in with_place
     export = client.get(f"/organisation/netzwerkstatt/{meeting_id}/teilnehmende.csv")
     assert export.headers["Cache-Control"] == "no-store"
-    assert "ben@example.org" in export.text and "Teilnehmende,1" in export.text
+    assert export.data.startswith("\ufeff".encode())  # BOM and semicolons, for Excel
+    assert "ben@example.org" in export.text and "Teilnehmende;1" in export.text
 
 
 def test_a_members_address_typed_by_anyone_holds_no_place_until_confirmed(app, client,
