@@ -293,10 +293,12 @@ def archive(*, word: str = "", district: str = "", topic: str = "",
     return years
 
 
-def topics() -> list[str]:
-    """The topics of all public meetings, for the archive's search."""
-    return sorted(set(db.session.scalars(
-        sa.select(Meeting.topic).where(Meeting.status.in_(PUBLIC), Meeting.topic.is_not(None)))))
+def topics(now=None) -> list[str]:
+    """The topics of the meetings that took place, for the archive's search (a future
+    or cancelled meeting's topic would find nothing worth reading)."""
+    return sorted(set(db.session.scalars(sa.select(Meeting.topic).where(
+        Meeting.status.in_((MeetingStatus.HELD, MeetingStatus.ANNOUNCED)),
+        Meeting.end_at <= (now or utcnow()), Meeting.topic.is_not(None)))))
 
 
 def write_record(meeting: Meeting, record: str | None, *, actor: str, now=None) -> Meeting:

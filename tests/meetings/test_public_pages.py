@@ -4,6 +4,7 @@
 JSON for the blog."""
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +64,11 @@ def test_home_shows_the_next_meeting_in_full_and_the_following_ones(app, client)
     assert 'href="/kalender.ics"' in home
 
 
+def page_of_topics(client) -> str:
+    """The archive's topic filter."""
+    return client.get("/treffen").text.split('name="thema"')[1].split("</select>")[0]
+
+
 def found_in(page: str) -> str:
     """The archive's results (after its search form)."""
     return page.split('id="archive-heading"')[1].split("</form>")[1]
@@ -83,6 +89,16 @@ def test_the_archive_finds_a_past_meeting_by_a_word_of_its_record(app, client):
         "bezirk": "Degerloch"}).text)
     by_topic = client.get("/treffen", query_string={"thema": "Repair-Café"}).text
     assert "Seniorentreff" not in found_in(by_topic)
+    # The topic filter offers what took place: not a future or a cancelled topic.
+    announced(app, district="Feuerbach", topic="Spielplätze")
+    with app.app_context():
+        cancelled = meetings.find(announced(app, district="Vaihingen", topic="Abgesagtes Thema",
+                                            start=SOON + timedelta(days=3)))
+        meetings.cancel(cancelled, actor="test", reason="Krank")
+        db.session.commit()
+    offered = re.findall(r"<option(?: selected)?>([^<]*)</option>", page_of_topics(client))
+    assert "Repair-Café" in offered and "Seniorentreff" in offered
+    assert "Spielplätze" not in offered and "Abgesagtes Thema" not in offered
     nothing = client.get("/treffen", query_string={"q": "%_\\ nichts"})
     assert nothing.status_code == 200 and "Kein vergangenes Treffen passt" in nothing.text
     assert client.get("/treffen", query_string={"q": "\x00"}).status_code == 400
