@@ -22,7 +22,7 @@ from ..extensions import db
 from ..shared import audit, markup, ratelimit
 from ..shared.database import by_id, utcnow
 from ..shared.errors import UserError
-from ..shared.timeutil import local_text
+from ..shared.timeutil import spoken
 from ..shared.validation import clean_text
 from ..subscriptions import services as subscriptions
 from ..subscriptions.mails import list_links
@@ -133,12 +133,12 @@ def schedule(announcement: Announcement, *, actor: str, same_hour_ok: bool = Fal
         raise UserError(_(
             "The invitation to this meeting goes out at %(when)s, within the same hour. "
             "Please choose a time at least an hour apart, or confirm that both may "
-            "arrive together.", when=local_text(invited)))
+            "arrive together.", when=spoken(invited)))
     announcement.status = AnnouncementStatus.SCHEDULED
     announcement.same_hour_ok = same_hour_ok
     audit.record(actor, "announcement.schedule", f"announcement {announcement.id}",
                  meeting=meeting.id, title=announcement.subject,
-                 send_at=local_text(announcement.send_at), recipients=recipients())
+                 send_at=spoken(announcement.send_at), recipients=recipients())
     return announcement
 
 

@@ -16,7 +16,7 @@ from ..shared import audit, validation
 from ..shared.database import by_id, utcnow
 from ..shared.districts import all_districts
 from ..shared.errors import UserError
-from ..shared.timeutil import local, local_text
+from ..shared.timeutil import local, spoken
 from ..shared.urls import mail_domain
 from ..shared.validation import clean_district, clean_text
 from . import holidays_bw, invitations, planner, venues
@@ -88,7 +88,7 @@ def _check_evening(start, besides, allowed: bool) -> None:
         raise SameEvening(_(
             "On the same evening there is already a meeting: %(when)s in %(district)s. "
             "Save anyway only if two meetings on one evening are intended.",
-            when=local_text(other.start_at), district=other.district))
+            when=spoken(other.start_at), district=other.district))
 
 
 def _hosts(host_organisation, host_contact) -> dict:
@@ -117,7 +117,7 @@ def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
     )
     db.session.add(meeting)
     db.session.flush()
-    audit.record(actor, "meeting.create", f"meeting {meeting.id}", start=local_text(start),
+    audit.record(actor, "meeting.create", f"meeting {meeting.id}", start=spoken(start),
                  district=district, venue=venue.name if venue else None, topic=meeting.topic,
                  host=meeting.host_organisation)
     return meeting
@@ -149,7 +149,7 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
     moved = (start, end, district, venue) != (meeting.start_at, meeting.end_at,
                                              meeting.district, meeting.venue)
     before_start = meeting.start_at
-    before = {"start": local_text(meeting.start_at), "district": meeting.district,
+    before = {"start": spoken(meeting.start_at), "district": meeting.district,
               "venue": meeting.venue.name if meeting.venue else None, "topic": meeting.topic,
               "host": meeting.host_organisation}
     meeting.start_at, meeting.end_at, meeting.district, meeting.venue = start, end, district, venue
@@ -167,7 +167,7 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
                 meeting.previous_start_at = before_start  # shown as "moved" in public
             invitations.meeting_changed(meeting, now)
     audit.record(actor, "meeting.update", f"meeting {meeting.id}", before=before,
-                 after={"start": local_text(start), "district": district,
+                 after={"start": spoken(start), "district": district,
                         "venue": venue.name if venue else None, "topic": topic,
                         "host": hosts["host_organisation"]})
     return meeting
@@ -218,7 +218,7 @@ def delete_draft(meeting: Meeting, *, actor: str) -> None:
     if meeting.status != MeetingStatus.DRAFT:
         raise UserError(_("Only a draft can be deleted; an announced meeting is cancelled."))
     audit.record(actor, "meeting.delete", f"meeting {meeting.id}",
-                 start=local_text(meeting.start_at), district=meeting.district,
+                 start=spoken(meeting.start_at), district=meeting.district,
                  topic=meeting.topic)
     db.session.delete(meeting)
     db.session.flush()

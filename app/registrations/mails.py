@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from ..delivery import outbox
 from ..delivery.compose import compose
 from ..meetings import calendar
-from ..shared.timeutil import local_text
+from ..shared.timeutil import spoken
 from ..shared.tokens import address_fingerprint, make_token
 from ..shared.urls import external_url
 
@@ -79,7 +79,7 @@ def offer(registration, meeting) -> None:
           registration, meeting, kind="registration-offer",
           offer_url=external_url("registrations.offer", registration_id=registration.id,
                                  token=token),
-          until=local_text(registration.offer_expires_at))
+          until=spoken(registration.offer_expires_at))
 
 
 def reminder(registration, meeting) -> None:

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from .errors import UserError
@@ -39,5 +40,13 @@ def local(moment: datetime) -> datetime:
 
 
 def local_text(moment: datetime | None) -> str:
-    """How the command line and forms write a moment: ``2027-03-09 18:00``."""
+    """How the command line and forms write a moment (for typing it again, and in
+    CSV files for spreadsheets): ``2027-03-09 18:00``. Text for people says
+    ``spoken``."""
     return local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def spoken(moment: datetime) -> str:
+    """A moment inside a sentence a person reads, as the pages write it (Flask-Babel,
+    Berlin time): ``9.3.2027 18:00``."""
+    return format_datetime(moment, "d.M.y HH:mm")

@@ -15,7 +15,7 @@ from app.meetings import services as meetings
 from app.meetings.models import Announcement, Meeting
 from app.shared.audit import AuditEntry
 from app.shared.database import utcnow
-from app.shared.timeutil import local
+from app.shared.timeutil import local, spoken
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import csrf_token, form_token, venue_in
 
@@ -169,6 +169,9 @@ def test_a_second_meeting_on_one_evening_needs_a_yes(app, client, runner, mailbo
     assert warned.status_code == 400
     assert "Am selben Abend gibt es schon ein Treffen" in warned.text
     assert 'name="same_evening_ok"' in warned.text
+    with app.app_context():  # the date as the page writes it, not as ISO
+        when = spoken(db.session.get(Meeting, first).start_at)
+    assert f"Treffen: {when} in Mitte" in warned.text and f"{day} " not in warned.text
     saved = post(client, "/organisation/treffen/neu", "/organisation/treffen/neu",
                  same_evening_ok="y", **fields)
     assert saved.status_code == 302

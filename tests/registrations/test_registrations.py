@@ -14,6 +14,7 @@ from app.meetings import services as meetings
 from app.registrations import services as registrations
 from app.registrations.models import Registration, RegistrationTally
 from app.shared.database import utcnow
+from app.shared.timeutil import spoken
 from app.subscriptions.mails import subscriber_links
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import csrf_token, link_in, path_of, venue_in
@@ -89,6 +90,11 @@ def test_full_event_waiting_list_moves_up_by_offer(app, client, mailbox, sign_in
     assert "Ihre Anmeldung ist storniert" in cancelled.text
     offer_mail = mailbox.to("ben@example.org")[-1]
     assert offer_mail["Subject"] == "Ein Platz bei der NetzWerkStatt ist für Sie frei"
+    text = offer_mail.get_body(("plain",)).get_content()
+    with app.app_context():  # the deadline as the pages write dates, not as ISO
+        until = db.session.scalar(sa.select(Registration.offer_expires_at).where(
+            Registration.email == "ben@example.org"))
+        assert f"bis {spoken(until)}" in main_text(text) and not re.search(r"\d{4}-\d\d-", text)
     offer = link_in(offer_mail, "/angebot/")
     assert "Platz annehmen" in client.get(offer).text  # a GET changes nothing
     assert people(app, meeting_id)["ben@example.org"] == "offered"
