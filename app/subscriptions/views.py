@@ -143,7 +143,28 @@ def preferences(token):
     elif request.method == "POST":
         status = 400
     return render_template("subscriptions/preferences.html", form=form, subscriber=subscriber,
-                           token=token, links=mails.subscriber_links(subscriber)), status
+                           token=token, links=mails.subscriber_links(subscriber),
+                           on_the_list=subscribers.is_active(subscriber),
+                           button=ButtonForm()), status
+
+
+@bp.post("/einstellungen/<token>/wieder-anmelden")
+def subscribe_again(token):
+    """From the settings page of someone who left: the double opt-in, as on the home
+    page (a confirmation mail; the answer is the same as there)."""
+    try:
+        subscriber = subscribers.from_link("preferences", token)
+    except TokenError as error:
+        return _token_problem(error)
+    if not ButtonForm().validate_on_submit():
+        return redirect(url_for(".preferences", token=token))
+    ok, sent = attempt(lambda: subscribers.subscribe(
+        subscriber.email, ip=client_ip(), user_agent=user_agent(),
+        language=subscriber.language))
+    if ok:
+        db.session.commit()
+        return render_template("subscriptions/check_your_mail.html", held_back=not sent)
+    return redirect(url_for(".preferences", token=token))
 
 
 @bp.get("/einstellungen/<token>/daten.json")

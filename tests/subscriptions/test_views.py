@@ -78,6 +78,21 @@ def test_subscribe_confirm_welcome_unsubscribe(app, client, mailbox):
         assert signup.consent_version == "2026-11/de"
         assert signup.occurred_at.microsecond == 0
 
+    # The welcome mail's settings link now says so, and offers the way back (double
+    # opt-in again), not an unsubscribe link.
+    settings_url = welcome.get_body(("plain",)).get_content().split("Ihre Einstellungen: ")[1]
+    settings = client.get(path_of(settings_url.split()[0]))
+    assert "steht nicht (mehr) auf dem Verteiler" in settings.text
+    assert "Vom Verteiler abmelden" not in settings.text
+    assert "Angemeldete Adresse" not in settings.text
+    back = client.post(path_of(settings_url.split()[0]) + "/wieder-anmelden",
+                       data={"csrf_token": csrf_token(settings.text)})
+    assert "Bitte schauen Sie in Ihr E-Mail-Postfach" in back.text
+    assert status(app, "anna.muster@example.org") == SubscriberStatus.UNSUBSCRIBED
+    again_link = confirm_link(mailbox.to("anna.muster@example.org")[-1])
+    client.post(again_link, data={"csrf_token": csrf_token(client.get(again_link).text)})
+    assert status(app, "anna.muster@example.org") == SubscriberStatus.ACTIVE
+
 
 def test_same_neutral_answer_whatever_the_address(client, mailbox, app):
     subscribe(client, "active@example.org")
