@@ -430,6 +430,8 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
     # The registered person cancels from their mail; the offer reaches the first waiting.
     open_link_in_mail(browser, service, "Ihr Platz bei der NetzWerkStatt",
                       "/netzwerkstatt/anmeldung/")
+    assert "Wirklich stornieren?" in browser.find_element(By.TAG_NAME, "main").text
+    go(browser, browser.find_element(By.ID, "cancel-sure"))
     assert "storniert" in browser.find_element(By.TAG_NAME, "main").text
     go(browser, wait_for_mail(browser, service, "Ein Platz bei der NetzWerkStatt ist für Sie frei"))
     browser.get(browser.find_element(By.PARTIAL_LINK_TEXT, "/angebot/").get_attribute("href"))

@@ -124,21 +124,24 @@ def confirm(token):
 
 @bp.route("/netzwerkstatt/anmeldung/<token>", methods=["GET", "POST"])
 def status(token):
-    """Where the registration stands (waiting position included); the POST cancels."""
+    """Where the registration stands (waiting position included). Cancelling asks
+    first: the button's POST shows the question, only the answer "yes" cancels."""
     try:
         registration = registrations.from_status_link(token)
     except TokenError as error:
         return _link_problem(error)
     form = ButtonForm()
-    if form.validate_on_submit():
+    asking = form.validate_on_submit() and request.form.get("sure") != "yes"
+    if form.validate_on_submit() and not asking:
         ok, _result = attempt(lambda: registrations.cancel(registration))
         if ok:
             db.session.commit()
             flash(_("Your registration is cancelled. Thank you for letting us know."),
                   "success")
             return redirect(url_for(".status", token=token))
-    status_code = 400 if request.method == "POST" else 200
+    status_code = 400 if request.method == "POST" and not asking else 200
     return render_template("registrations/status.html", registration=registration, form=form,
+                           asking=asking,
                            meeting=meetings.find(registration.meeting_id),
                            position=registrations.position(registration)), status_code
 

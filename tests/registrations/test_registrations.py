@@ -86,7 +86,11 @@ def test_full_event_waiting_list_moves_up_by_offer(app, client, mailbox, sign_in
         preferencelist=("plain",)).get_content()
 
     # Anna cancels from her mail: Ben gets the offer, Cem moves to position 1.
-    cancelled = press(client, link_in(place, "/netzwerkstatt/anmeldung/"))
+    status_link = link_in(place, "/netzwerkstatt/anmeldung/")
+    asked = press(client, status_link)  # one tap only asks
+    assert "Wirklich stornieren?" in asked.text and 'name="sure"' in asked.text
+    assert people(app, meeting_id)["anna@example.org"] == "registered"
+    cancelled = press(client, status_link, sure="yes")
     assert "Ihre Anmeldung ist storniert" in cancelled.text
     offer_mail = mailbox.to("ben@example.org")[-1]
     assert offer_mail["Subject"] == "Ein Platz bei der NetzWerkStatt ist für Sie frei"
@@ -157,7 +161,8 @@ def test_child_care_places_count_on_their_own(app, client, mailbox):
     page = registered_and_confirmed(client, mailbox, meeting_id, "drei@example.org")
     assert "Warteliste" in page.text  # nobody jumps the line while others wait
     # The first one cancels: the child care has room again, both waiting get offers.
-    press(client, link_in(mailbox.to("eins@example.org")[-1], "/netzwerkstatt/anmeldung/"))
+    press(client, link_in(mailbox.to("eins@example.org")[-1], "/netzwerkstatt/anmeldung/"),
+          sure="yes")
     assert people(app, meeting_id)["zwei@example.org"] == "offered"
     assert people(app, meeting_id)["drei@example.org"] == "offered"
 
@@ -219,7 +224,8 @@ def test_offer_links_lapse_and_belong_to_one_person(app, client, mailbox):
     meeting_id = workshop(app, capacity=1)
     for email in ("erste@example.org", "zweite@example.org", "dritte@example.org"):
         registered_and_confirmed(client, mailbox, meeting_id, email)
-    press(client, link_in(mailbox.to("erste@example.org")[-1], "/netzwerkstatt/anmeldung/"))
+    press(client, link_in(mailbox.to("erste@example.org")[-1], "/netzwerkstatt/anmeldung/"),
+          sure="yes")
     offer = link_in(mailbox.to("zweite@example.org")[-1], "/angebot/")
 
     # Another person's ID with this token: not valid, nothing changes.
