@@ -82,5 +82,6 @@ def test_a_sign_in_for_an_unknown_address_sends_nothing_and_keeps_no_address(app
     with app.app_context():
         rows = db.session.execute(sa.select(OutboxMessage.recipient, OutboxMessage.status,
                                             OutboxMessage.message)).all()
-    assert sorted(rows) == [("", OutboxStatus.DROPPED, b""),
-                            ("orga@example.org", OutboxStatus.SENT, rows[-1][2])]
+    found = {recipient: (status, len(bytes(message))) for recipient, status, message in rows}
+    assert found[""] == (OutboxStatus.DROPPED, 0) and len(found) == 2
+    assert found["orga@example.org"][0] == OutboxStatus.SENT
