@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.meetings.models import Meeting
 from app.shared.audit import AuditEntry
+from app.shared.timeutil import local
 
 YEAR = date.today().year + 1  # always in the future
 
@@ -77,9 +78,11 @@ WHEN = ["--start", f"{YEAR}-03-09 18:00", "--end", f"{YEAR}-03-09 20:00"]
      "JJJJ-MM-TT HH:MM"),
     (["--district", "Mitte", "--start", "2030-03-31 02:30", "--end", "2030-03-31 04:00"],
      "Sommerzeit"),
+    (["--district", "Mitte", "--start", "2030-10-27 01:00", "--end", "2030-10-27 02:30"],
+     "zweimal"),
     (["--district", "Mitte", "--venue", "999", *WHEN], "Einen Ort 999 gibt es nicht"),
 ], ids=["end before start", "unknown district", "past", "venue elsewhere", "bad format",
-        "time that does not exist", "unknown venue"])
+        "time that does not exist", "time that happens twice", "unknown venue"])
 def test_bad_input_one_line_and_nothing_changed(app, runner, args, message):
     venue = add_venue(runner, "Vaihingen")
     result = run(runner, "meetings", "create", *[arg.format(venue=venue) for arg in args])
@@ -120,3 +123,12 @@ def test_organisers_add(app, runner):
     again = run(runner, "organisers", "add", "chefin@example.org")
     assert again.exit_code == 1 and "schon" in again.output
     assert run(runner, "organisers", "add", "x", "--role", "king").exit_code == 2
+
+
+def test_a_date_typed_the_german_way_is_taken(app, runner):
+    result = run(runner, "meetings", "create", "--district", "Mitte",
+                 "--start", f"09.03.{YEAR} 18:00", "--end", f"{YEAR}-03-09 20:00")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        meeting = db.session.scalars(sa.select(Meeting)).one()
+        assert local(meeting.start_at).strftime("%Y-%m-%d %H:%M") == f"{YEAR}-03-09 18:00"

@@ -289,3 +289,22 @@ def test_an_announcement_for_now_confirmed_later_goes_right_away(app, mailbox):
     run_jobs(app, now=written + timedelta(minutes=31))
     [mail] = mailbox.to(MEMBER)
     assert mail["Subject"] == "Jetzt"
+
+
+def test_a_date_typed_the_german_way_is_taken_on_the_web(app, client, mailbox, sign_in):
+    """Browsers without a date picker let people type: both ways are understood, and a
+    refused value stays in its field."""
+    sign_in()
+    day = (utcnow() + timedelta(days=60)).date()
+    german = f"{day:%d.%m.%Y}"
+    fields = {"start": f"{german} 18:00", "end": f"{day} 20:00", "district": "West",
+              "venue_id": "", "topic": "Getippt"}
+    refused = post(client, "/organisation/treffen/neu", "/organisation/treffen/neu",
+                   **{**fields, "end": "morgen abend"})
+    assert refused.status_code == 400 and "TT.MM.JJJJ HH:MM" in refused.text
+    assert 'value="morgen abend"' in refused.text
+    saved = post(client, "/organisation/treffen/neu", "/organisation/treffen/neu", **fields)
+    assert saved.status_code == 302
+    with app.app_context():
+        meeting = db.session.scalars(sa.select(Meeting).where(Meeting.topic == "Getippt")).one()
+        assert local(meeting.start_at).strftime("%d.%m.%Y %H:%M") == f"{german} 18:00"
