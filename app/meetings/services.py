@@ -15,7 +15,7 @@ from ..extensions import db
 from ..shared import audit, validation
 from ..shared.database import by_id, utcnow
 from ..shared.districts import all_districts
-from ..shared.errors import UserError
+from ..shared.errors import Problems, UserError
 from ..shared.timeutil import local, spoken
 from ..shared.urls import mail_domain
 from ..shared.validation import clean_district, clean_text
@@ -58,17 +58,20 @@ def _venue(venue_id) -> Venue | None:
     return venue
 
 
-def _check(start, end, district, venue, now) -> None:
-    if end <= start:
-        raise UserError(_("The meeting must end after it starts."))
-    if end - start > MAX_DURATION:
-        raise UserError(_("A meeting cannot last longer than 14 hours."))
-    if start <= now:
-        raise UserError(_("The meeting cannot be in the past."))
-    if venue is not None and venue.district != district:
-        raise UserError(_("The venue %(venue)s is in %(venue_district)s, not in %(district)s.",
-                             venue=venue.name, venue_district=venue.district,
-                             district=district))
+def _check(problems: Problems, start, end, district, venue, now) -> None:
+    """Time and place together; a time the caller could not read is None (and its
+    problem noted already)."""
+    if start is not None and end is not None:
+        if end <= start:
+            problems.add("end", _("The meeting must end after it starts."))
+        elif end - start > MAX_DURATION:
+            problems.add("end", _("A meeting cannot last longer than 14 hours."))
+    if start is not None and start <= now:
+        problems.add("start", _("The meeting cannot be in the past."))
+    if venue is not None and district is not None and venue.district != district:
+        problems.add("venue_id", _("The venue %(venue)s is in %(venue_district)s, not in "
+                                   "%(district)s.", venue=venue.name,
+                                   venue_district=venue.district, district=district))
 
 
 def on_same_evening(start, *, besides: Meeting | None = None) -> Meeting | None:
@@ -91,29 +94,38 @@ def _check_evening(start, besides, allowed: bool) -> None:
             when=spoken(other.start_at), district=other.district))
 
 
-def _hosts(host_organisation, host_contact) -> dict:
-    return {"host_organisation": clean_text(host_organisation, 150, _("Host organisation")),
-            "host_contact": clean_text(host_contact, 300, _("Contact person of the host"))}
+def _hosts(problems: Problems, host_organisation, host_contact) -> dict:
+    return {"host_organisation": problems.check("host_organisation", clean_text,
+                                                host_organisation, 150, _("Host organisation")),
+            "host_contact": problems.check("host_contact", clean_text, host_contact, 300,
+                                           _("Contact person of the host"))}
 
 
 def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
            description=None, notes=None, kind=MeetingKind.MEETING, capacity=None,
            host_organisation=None, host_contact=None, allow_same_evening=False,
-           now=None) -> Meeting:
-    """A new draft meeting. ``start``/``end`` are aware datetimes. A second meeting
-    on one evening raises ``SameEvening`` unless ``allow_same_evening``."""
-    venue = _venue(venue_id)
-    district = clean_district(district) or (venue.district if venue else None)
+           problems: Problems | None = None, now=None) -> Meeting:
+    """A new draft meeting. ``start``/``end`` are aware datetimes. Every field's
+    problem is raised together, with those the caller noted in ``problems`` (a time
+    it could not read is None). A second meeting on one evening raises
+    ``SameEvening`` unless ``allow_same_evening``."""
+    problems = problems or Problems()
+    venue = problems.check("venue_id", _venue, venue_id)
+    district = problems.check("district", clean_district, district) or (
+        venue.district if venue else None)
     if district is None:
-        raise UserError(_("Please choose the district of the meeting."))
-    _check(start, end, district, venue, now or utcnow())
-    hosts = _hosts(host_organisation, host_contact)
+        problems.add("district", _("Please choose the district of the meeting."))
+    _check(problems, start, end, district, venue, now or utcnow())
+    hosts = _hosts(problems, host_organisation, host_contact)
+    topic = problems.check("topic", clean_text, topic, 200, _("Topic"))
+    capacity = problems.check("capacity", validation.capacity, capacity)
+    problems.done()
     _check_evening(start, None, allow_same_evening)
     meeting = Meeting(
         kind=MeetingKind(kind), start_at=start, end_at=end, district=district, venue=venue,
-        topic=clean_text(topic, 200, _("Topic")), description=(description or "").strip() or None,
+        topic=topic, description=(description or "").strip() or None,
         organiser_notes=(notes or "").strip() or None, **hosts,
-        capacity=validation.capacity(capacity), uid=f"{uuid.uuid4()}@{mail_domain()}",
+        capacity=capacity, uid=f"{uuid.uuid4()}@{mail_domain()}",
     )
     db.session.add(meeting)
     db.session.flush()
@@ -124,26 +136,31 @@ def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
 
 
 def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
-           notify=False, **changes) -> Meeting:
+           notify=False, problems: Problems | None = None, **changes) -> Meeting:
     """Change what is given in ``changes`` (start, end, district, venue_id, topic,
     description, notes, host_organisation, host_contact). Time or place changes
     raise the sequence and send those invited an update (after
-    ``MEETING_UPDATE_DELAY_MINUTES``); other changes only with ``notify``. Moving
-    onto another meeting's evening raises ``SameEvening`` unless ``allow_same_evening``."""
+    ``MEETING_UPDATE_DELAY_MINUTES``); other changes only with ``notify``. Every
+    field's problem is raised together, as in ``create``. Moving onto another
+    meeting's evening raises ``SameEvening`` unless ``allow_same_evening``."""
     if meeting.status == MeetingStatus.CANCELLED:
         raise UserError(_("A cancelled meeting cannot be changed."))
     if meeting.status == MeetingStatus.HELD:
         raise UserError(_("A meeting that has taken place cannot be changed."))
+    problems = problems or Problems()
     start = changes.get("start") or meeting.start_at
     end = changes.get("end") or meeting.end_at
-    venue = _venue(changes["venue_id"]) if "venue_id" in changes else meeting.venue
-    district = (clean_district(changes["district"]) if changes.get("district")
+    venue = (problems.check("venue_id", _venue, changes["venue_id"]) if "venue_id" in changes
+             else meeting.venue)
+    district = (problems.check("district", clean_district, changes["district"])
+                if changes.get("district")
                 else (venue.district if "venue_id" in changes and venue else meeting.district))
-    _check(start, end, district, venue, now or utcnow())
-    topic = (clean_text(changes["topic"], 200, _("Topic")) if "topic" in changes
-             else meeting.topic)
-    hosts = _hosts(changes.get("host_organisation", meeting.host_organisation),
+    _check(problems, start, end, district, venue, now or utcnow())
+    topic = (problems.check("topic", clean_text, changes["topic"], 200, _("Topic"))
+             if "topic" in changes else meeting.topic)
+    hosts = _hosts(problems, changes.get("host_organisation", meeting.host_organisation),
                    changes.get("host_contact", meeting.host_contact))
+    problems.done()
     if local(start).date() != local(meeting.start_at).date():
         _check_evening(start, meeting, allow_same_evening)
     moved = (start, end, district, venue) != (meeting.start_at, meeting.end_at,
@@ -338,8 +355,11 @@ def set_registration(meeting: Meeting, *, actor: str, open_: bool, capacity,
     """Open or close a NetzWerkStatt's registration and set its places."""
     if meeting.kind != MeetingKind.WORKSHOP:
         raise UserError(_("Only a NetzWerkStatt takes registrations."))
-    places = validation.capacity(capacity)
-    childcare = validation.childcare_places(childcare_capacity)
+    problems = Problems()
+    places = problems.check("capacity", validation.capacity, capacity)
+    childcare = problems.check("childcare_capacity", validation.childcare_places,
+                               childcare_capacity)
+    problems.done()
     if open_ and meeting.status != MeetingStatus.ANNOUNCED:
         raise UserError(_("Registration opens once the NetzWerkStatt is announced."))
     meeting.registration_open = bool(open_)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..shared import audit, validation
 from ..shared.database import by_id
-from ..shared.errors import UserError
+from ..shared.errors import Problems, UserError
 from ..shared.validation import clean_district, clean_text, required
 from .models import Meeting, Venue
 
@@ -14,17 +14,26 @@ from .models import Meeting, Venue
 def _validated(*, name, address, district, host_organisation=None, contact=None,
                step_free=None, transit_stop=None, accessibility_notes=None,
                capacity=None) -> dict:
-    return {
-        "name": required(clean_text(name, 150, _("Name")), _("Name")),
-        "address": required(clean_text(address, 300, _("Address")), _("Address")),
-        "district": required(clean_district(district), _("District")),
-        "host_organisation": clean_text(host_organisation, 150, _("Host organisation")),
-        "contact": clean_text(contact, 300, _("Contact")),
+    """Every field checked; all their problems are raised together."""
+    problems = Problems()
+    values = {
+        "name": problems.check("name", lambda: required(clean_text(name, 150, _("Name")),
+                                                        _("Name"))),
+        "address": problems.check("address", lambda: required(
+            clean_text(address, 300, _("Address")), _("Address"))),
+        "district": problems.check("district", lambda: required(clean_district(district),
+                                                                _("District"))),
+        "host_organisation": problems.check("host_organisation", clean_text, host_organisation,
+                                            150, _("Host organisation")),
+        "contact": problems.check("contact", clean_text, contact, 300, _("Contact")),
         "step_free": step_free,
-        "transit_stop": clean_text(transit_stop, 150, _("Public transport stop")),
+        "transit_stop": problems.check("transit_stop", clean_text, transit_stop, 150,
+                                       _("Public transport stop")),
         "accessibility_notes": (accessibility_notes or "").strip()[:2000] or None,
-        "capacity": validation.capacity(capacity),
+        "capacity": problems.check("capacity", validation.capacity, capacity),
     }
+    problems.done()
+    return values
 
 
 def add_venue(*, actor: str, **fields) -> Venue:

@@ -26,7 +26,7 @@ from ..extensions import csrf, db, talisman
 from ..shared import markup
 from ..shared.database import utcnow
 from ..shared.districts import all_districts
-from ..shared.errors import UserError
+from ..shared.errors import Problems, UserError
 from ..shared.forms import ButtonForm, district_choices
 from ..shared.public_pages import public_page
 from ..shared.timeutil import local, local_text, parse_local
@@ -272,9 +272,13 @@ def _kind(form: MeetingForm) -> MeetingKind:
 
 
 def _meeting_fields(form: MeetingForm) -> dict:
+    """The form's fields for the service; the times are read here (their problems go
+    with the service's, so that every field's error shows at once)."""
+    problems = Problems()
     return {
-        "start": parse_local(form.start.data, _("Start")),
-        "end": parse_local(form.end.data, _("End")),
+        "problems": problems,
+        "start": problems.check("start", parse_local, form.start.data, _("Start")),
+        "end": problems.check("end", parse_local, form.end.data, _("End")),
         "district": form.district.data, "venue_id": form.venue_id.data or None,
         "topic": form.topic.data, "description": form.description.data,
         "notes": form.notes.data, "host_organisation": form.host_organisation.data,
@@ -283,11 +287,11 @@ def _meeting_fields(form: MeetingForm) -> dict:
     }
 
 
-def _done(action, success: str):
+def _done(action, success: str, form=None):
     """Run a service ``action``; on success commit (the worker sends what it queued) and say
     so. Returns ``(ok, what the action returned or the user error)``; ``attempt``
-    has shown the error."""
-    ok, changed = attempt(action)
+    has shown the error (next to its fields of ``form``)."""
+    ok, changed = attempt(action, form=form)
     if ok:
         db.session.commit()
         flash(success, "success")
@@ -331,7 +335,7 @@ def new_meeting():
         ok, result = _done(
             lambda: meetings.create(actor=g.organiser.email, kind=_kind(form),
                                     **_meeting_fields(form)),
-            _("The meeting has been saved as a draft."))
+            _("The meeting has been saved as a draft."), form)
         if ok:
             return redirect(url_for(".meeting", meeting_id=result.id))
     return _meeting_page(form, None, result)
@@ -347,7 +351,7 @@ def meeting(meeting_id):
         ok, result = _done(
             lambda: meetings.update(meeting, actor=g.organiser.email, notify=form.notify.data,
                                     **_meeting_fields(form)),
-            _("The changes have been saved."))
+            _("The changes have been saved."), form)
         if ok:
             return redirect(url_for(".meeting", meeting_id=meeting.id))
     return _meeting_page(form, meeting, result)
@@ -573,7 +577,7 @@ def venue_list():
     form.district.choices = district_choices(all_districts())
     if form.validate_on_submit() and _done(
             lambda: venues.add_venue(actor=g.organiser.email, **_venue_fields(form)),
-            _("The venue has been added."))[0]:
+            _("The venue has been added."), form)[0]:
         return redirect(url_for(".venue_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/venues.html", form=form,
@@ -591,7 +595,7 @@ def venue(venue_id):
     form.submit.label.text = _("Save")
     if form.validate_on_submit() and _done(
             lambda: venues.update_venue(venue, actor=g.organiser.email, **_venue_fields(form)),
-            _("The changes have been saved."))[0]:
+            _("The changes have been saved."), form)[0]:
         return redirect(url_for(".venue_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("meetings/venue_form.html", form=form, venue=venue), status

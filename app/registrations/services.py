@@ -22,7 +22,7 @@ from ..extensions import db
 from ..meetings import services as meetings
 from ..shared import audit, ratelimit, spreadsheet
 from ..shared.database import by_id, utcnow
-from ..shared.errors import UserError
+from ..shared.errors import Problems, UserError
 from ..shared.tokens import TokenError, address_fingerprint, make_token, read_token
 from ..shared.validation import clean_text, normalise_email, person_name, required
 from ..subscriptions import services as subscribers
@@ -77,17 +77,21 @@ def _children(value) -> int:
     return number
 
 
-def _details(name, organisation, children, children_ages, access_needs) -> dict:
-    """The form's fields checked, or a user error before anything is written."""
-    children = _children(children)
-    ages = clean_text(children_ages, 100, _("Ages of the children"))
+def _details(problems: Problems, name, organisation, children, children_ages,
+             access_needs) -> dict:
+    """The form's fields checked; what is wrong goes to ``problems``."""
+    children = problems.check("children", _children, children)
+    ages = problems.check("children_ages", clean_text, children_ages, 100,
+                          _("Ages of the children"))
     if children and not ages:
-        raise UserError(_("Please give the children's ages, so that the child care can "
-                          "prepare."))
-    return {"name": required(person_name(name, 150), _("Name")),
-            "organisation": clean_text(organisation, 150, _("Organisation")),
+        problems.add("children_ages", _("Please give the children's ages, so that the child "
+                                        "care can prepare."))
+    return {"name": problems.check("name", lambda: required(person_name(name, 150), _("Name"))),
+            "organisation": problems.check("organisation", clean_text, organisation, 150,
+                                           _("Organisation")),
             "children": children, "children_ages": ages if children else None,
-            "access_needs": clean_text(access_needs, 1000, _("Accessibility needs"))}
+            "access_needs": problems.check("access_needs", clean_text, access_needs, 1000,
+                                           _("Accessibility needs"))}
 
 
 def _mail_allowed(email: str, ip: str | None) -> bool:
@@ -130,14 +134,17 @@ def register(meeting, *, email, name, organisation=None, children=0,
     status again; nothing is recorded twice.
     """
     now = now or utcnow()
-    if not consent:
-        raise UserError(_("Please agree that we process your details for this "
-                          "registration."))
-    email = member.email if member is not None else normalise_email(email)
-    details = _details(name, organisation, children, children_ages, access_needs)
-    check_open(meeting, now)
+    problems = Problems()  # every field's error at once
+    details = _details(problems, name, organisation, children, children_ages, access_needs)
+    email = member.email if member is not None else problems.check("email", normalise_email,
+                                                                   email)
     if details["children"] and not meeting.childcare_capacity:
-        raise UserError(_("This NetzWerkStatt offers no child care, sorry."))
+        problems.add("children", _("This NetzWerkStatt offers no child care, sorry."))
+    if not consent:
+        problems.add("consent", _("Please agree that we process your details for this "
+                                  "registration."))
+    problems.done()
+    check_open(meeting, now)
     meeting = meetings.lock(meeting)
     registration = _by_address(meeting, email)
     # Counted before anything is written: a flood makes no rows. (A member's own

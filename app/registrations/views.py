@@ -58,7 +58,7 @@ def register(meeting_id):
     form = RegistrationForm()
     if form.validate_on_submit():
         ok, registration = attempt(lambda: registrations.register(
-            meeting, email=form.email.data, **_details(form), ip=client_ip()))
+            meeting, email=form.email.data, **_details(form), ip=client_ip()), form=form)
         if ok:
             db.session.commit()
             return render_template("registrations/check_your_mail.html", meeting=meeting,
@@ -79,7 +79,8 @@ def register_member(meeting_id, token):
                                         "organisation": member.organisation or ""})
     if form.validate_on_submit():
         ok, registration = attempt(lambda: registrations.register(
-            meeting, email=member.email, **_details(form), ip=client_ip(), member=member))
+            meeting, email=member.email, **_details(form), ip=client_ip(), member=member),
+            form=form)
         if ok:
             db.session.commit()
             return redirect(url_for(".status", token=registrations.status_token(registration)))
@@ -183,7 +184,8 @@ def manage(meeting_id):
     elif form.validate_on_submit():
         ok, _result = attempt(lambda: registrations.configure(
             meeting, actor=g.organiser.email, open_=form.registration_open.data,
-            capacity=form.capacity.data, childcare_capacity=form.childcare_capacity.data))
+            capacity=form.capacity.data, childcare_capacity=form.childcare_capacity.data),
+            form=form)
         if ok:
             db.session.commit()
             flash(_("The changes have been saved."), "success")

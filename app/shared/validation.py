@@ -5,6 +5,7 @@ import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import format_number
 from flask_babel import gettext as _
 
 from .districts import by_name as district_by_name
@@ -71,26 +72,27 @@ def clean_district(value: str | None) -> str | None:
     return district.name
 
 
-def _count(value, low: int, high: int, message: str) -> int | None:
-    """A whole number from ``low`` to ``high``, None when none was given, else
-    ``UserError(message)``."""
+def _count(value, low: int, high: int, label: str) -> int | None:
+    """A whole number from ``low`` to ``high``, None when none was given; a message
+    naming ``label`` says which of the two it is not."""
     if value in (None, ""):
         return None
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = low - 1
+        number = int(str(value).strip())
+    except ValueError:
+        raise UserError(_("%(field)s: please give a whole number, such as 20.",
+                          field=label)) from None
     if not low <= number <= high:
-        raise UserError(message)
+        raise UserError(_("%(field)s: at least %(low)s and at most %(high)s.", field=label,
+                          low=format_number(low), high=format_number(high)))
     return number
 
 
 def capacity(value) -> int | None:
     """A number of people (1 to 10,000), or None when none was given."""
-    return _count(value, 1, 10_000, _("Capacity must be a whole number of people."))
+    return _count(value, 1, 10_000, _("Places"))
 
 
 def childcare_places(value) -> int | None:
     """A number of child-care places (0 to 1,000), or None when none was given."""
-    return _count(value, 0, 1_000,
-                  _("Child-care places must be a whole number from 0 to 1,000."))
+    return _count(value, 0, 1_000, _("Child-care places"))

@@ -54,19 +54,29 @@ def admin_required(view):
     return wrapped
 
 
-def attempt(action, *, field=None) -> tuple[bool, object]:
+def attempt(action, *, field=None, form=None) -> tuple[bool, object]:
     """The one way a page reports a user error.
 
     Runs ``action`` (a service call). On ``UserError`` the transaction is rolled back
-    and the message shown: inline under the form ``field`` if given, else flashed at
-    the top of the page. Returns ``(True, result)`` or ``(False, error)``; the
-    caller commits on success.
+    and the message shown: each of its ``fields`` next to that field of ``form``,
+    else inline under the form ``field`` if given, else flashed at the top of the
+    page. Returns ``(True, result)`` or ``(False, error)``; the caller commits on
+    success.
     """
     try:
         return True, action()
     except UserError as error:
         db.session.rollback()
-        if field is not None:
+        unplaced = []
+        for name, message in error.fields.items():
+            if form is not None and name in form:
+                form[name].errors = [*form[name].errors, message]
+            else:
+                unplaced.append(message)
+        if error.fields:
+            if unplaced:
+                flash(" ".join(unplaced), "error")
+        elif field is not None:
             field.errors.append(str(error))
         else:
             flash(str(error), "error")

@@ -343,3 +343,44 @@ def test_a_member_registers_at_once_through_their_own_link(app, client, mailbox)
                                           "name": "X", "consent": "y", "children": "0"})
         assert refused.status_code == 400
     assert people(app, meeting_id) == {"mia@example.org": "registered"}
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """Each field's error as the page shows it: under the field, tied to it."""
+    errors = dict(re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]*)</p>', html))
+    for name in errors:
+        assert f'aria-describedby="{name}-error"' in html
+    return errors
+
+
+def test_every_fields_error_at_once_next_to_its_field(app, client, mailbox, sign_in):
+    """An empty NetzWerkStatt form names every missing field, not only the consent; a
+    bad number of places says what is allowed; what was typed stays."""
+    meeting_id = workshop(app, capacity=5, childcare=2)
+    empty = register(client, meeting_id, "", name="", consent=None, children="zwei")
+    assert empty.status_code == 400
+    assert set(field_errors(empty.text)) == {"name", "email", "children", "consent"}
+    assert 'value="zwei"' in empty.text
+
+    sign_in("orga@example.org")
+    page = f"/organisation/netzwerkstatt/{meeting_id}"
+    bad = client.post(page, data={"csrf_token": csrf_token(client.get(page).text),
+                                  "capacity": "-5", "childcare_capacity": "viele"})
+    errors = field_errors(bad.text)
+    assert "mindestens 1 und höchstens 10.000" in errors["capacity"]
+    assert "ganze Zahl" in errors["childcare_capacity"]
+    assert 'value="-5"' in bad.text and 'value="viele"' in bad.text
+
+    venue = client.post("/organisation/orte", data={
+        "csrf_token": csrf_token(client.get("/organisation/orte").text), "name": "Saal",
+        "address": "", "district": "", "capacity": "zwanzig"})
+    assert venue.status_code == 400
+    assert set(field_errors(venue.text)) == {"address", "district", "capacity"}
+    assert 'value="Saal"' in venue.text and 'value="zwanzig"' in venue.text
+
+    meeting = client.post("/organisation/treffen/neu", data={
+        "csrf_token": csrf_token(client.get("/organisation/treffen/neu").text),
+        "start": "", "end": "", "district": "", "topic": "Thema bleibt"})
+    assert meeting.status_code == 400
+    assert {"start", "end", "district"} <= set(field_errors(meeting.text))
+    assert 'value="Thema bleibt"' in meeting.text
