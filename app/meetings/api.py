@@ -2,6 +2,8 @@
 fields, so search engines and calendar tools read them too. The promised fields are
 described in ``docs/treffen.schema.json``."""
 
+import re
+
 from ..shared.urls import external_url
 from . import calendar
 from .models import Meeting, MeetingStatus
@@ -17,12 +19,22 @@ def _status(meeting: Meeting) -> str:
     return SCHEMA + "EventScheduled"
 
 
+# "Marktplatz 1, 70173 Stuttgart": street, postcode, town, as venues are written.
+_ADDRESS = re.compile(r"(?P<street>.+?),?\s+(?P<postcode>\d{5})\s+(?P<town>.+)")
+
+
 def _place(meeting: Meeting) -> dict:
     place = {"@type": "Place", "name": meeting.venue.name if meeting.venue else meeting.district,
              "address": {"@type": "PostalAddress", "addressLocality": "Stuttgart",
                          "addressRegion": meeting.district, "addressCountry": "DE"}}
     if meeting.venue:
-        place["address"]["streetAddress"] = meeting.venue.address
+        address = place["address"]
+        parts = _ADDRESS.fullmatch(meeting.venue.address)
+        if parts:
+            address.update(streetAddress=parts["street"], postalCode=parts["postcode"],
+                           addressLocality=parts["town"])
+        else:
+            address["streetAddress"] = meeting.venue.address
     return place
 
 

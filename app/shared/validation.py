@@ -27,11 +27,13 @@ def normalise_email(raw: str | None) -> str:
 
 
 def clean_text(value: str | None, max_length: int, label: str) -> str | None:
-    """Trim a free-text field; refuse control characters (header injection) and
-    overlong values. Empty becomes None."""
+    """A single-line field: spaces trimmed and runs of them made one ("88,   70188"
+    pasted from somewhere); control characters (header injection) and overlong values
+    refused. Empty becomes None."""
     value = (value or "").strip()
     if any(unicodedata.category(char) == "Cc" for char in value):
         raise UserError(_("%(field)s must be a single line of plain text.", field=label))
+    value = " ".join(value.split())
     if len(value) > max_length:
         raise UserError(
             _("%(field)s is too long (at most %(max)d characters).", field=label, max=max_length)

@@ -9,9 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
+import sqlalchemy as sa
 
 from app.extensions import db
 from app.meetings import services as meetings
+from app.meetings.models import Venue
 from app.shared.database import utcnow
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import csrf_token, link_in, venue_in
@@ -182,6 +184,27 @@ def test_the_json_keeps_its_promises_and_is_readable_from_any_site(app, client):
     statuses = {event["eventStatus"].rsplit("/", 1)[1] for event in document["events"]}
     assert statuses == {"EventScheduled", "EventCancelled"}
     assert any(event.get("cancelReason") == "Krankheit" for event in document["events"])
+
+
+def test_a_pasted_address_is_tidied_and_the_json_names_its_parts(app, client, sign_in):
+    """Spaces pasted along with an address are made single on input; the JSON gives
+    street, postcode and town in their own schema.org fields."""
+    sign_in()
+    venues_page = "/organisation/orte"
+    client.post(venues_page, data={
+        "csrf_token": csrf_token(client.get(venues_page).text), "name": "  Bürgerhaus   West ",
+        "address": "Hauptstr.  88,   70188   Stuttgart", "district": "West"})
+    with app.app_context():
+        venue = db.session.scalars(sa.select(Venue).where(Venue.district == "West")).one()
+        assert (venue.name, venue.address) == ("Bürgerhaus West", "Hauptstr. 88, 70188 Stuttgart")
+        meeting = meetings.create(actor="test", start=SOON, end=SOON + timedelta(hours=2),
+                                  district="West", venue_id=venue.id, allow_same_evening=True)
+        meetings.announce(meeting, actor="test")
+        db.session.commit()
+    [event] = client.get("/api/treffen.json").get_json()["events"]
+    assert event["location"]["address"] == {
+        "@type": "PostalAddress", "streetAddress": "Hauptstr. 88", "postalCode": "70188",
+        "addressLocality": "Stuttgart", "addressRegion": "West", "addressCountry": "DE"}
 
 
 def test_a_bad_widget_setting_stops_the_start_with_one_line():
