@@ -46,7 +46,9 @@ _MULTIPART = re.compile(rb"\ncontent-type:[ \t]*multipart/")
 # Only mail that names one of these has a body worth parsing (a calendar reply, a DSN),
 # and only up to this size: theirs are a few kB (a DSN quotes one of our mails at most),
 # while parsing 25 MB would take the worker a second of CPU and more.
-_READ_BODY_OF = (b"text/calendar", b"application/ics", b"multipart/report")
+_READ_BODY_OF = (b"text/calendar", b"application/ics", b"application/octet-stream",
+                 b"begin:vcalendar", b"multipart/report")
+_METHOD_REPLY = re.compile(rb"^METHOD:REPLY\s*$", re.I | re.M)
 READ_BODY_MAX_BYTES = 2 * 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response",
@@ -74,8 +76,19 @@ def _tag_pattern() -> re.Pattern:
 
 
 def _calendar_parts(message) -> list[bytes]:
-    return [part.get_payload(decode=True) or b"" for part in message.walk()
-            if part.get_content_type() in CALENDAR_TYPES]
+    """Every calendar object in the mail: parts of a calendar type, and any other
+    part whose content is one (several mail programs send the .ics as
+    application/octet-stream). A REPLY comes first: some programs quote the original
+    REQUEST before their answer."""
+    parts = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_content_type() in CALENDAR_TYPES or \
+                payload.lstrip()[:15].upper() == b"BEGIN:VCALENDAR":
+            parts.append(payload)
+    return sorted(parts, key=lambda payload: not _METHOD_REPLY.search(payload))
 
 
 def _is_auto_reply(message) -> bool:

@@ -143,5 +143,8 @@ class Rsvp(db.Model):
     answer: Mapped[Answer] = mapped_column(enum_column(Answer))
     source: Mapped[AnswerSource] = mapped_column(enum_column(AnswerSource))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A calendar reply's SEQUENCE and DTSTAMP: a later one with older values is stale.
+    reply_sequence: Mapped[int | None] = mapped_column(sa.Integer)
+    reply_stamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("meeting_id", "subscriber_id"),)

@@ -9,7 +9,7 @@ and the mail is kept for organisers, never guessed.
 """
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 import sqlalchemy as sa
@@ -179,8 +179,25 @@ def reply_attendee(ics: bytes) -> tuple[str, str | None]:
     return str(item.get("uid", "")), _mailto(attendees[0]) if attendees else None
 
 
+def _version(item) -> tuple[int, datetime | None]:
+    """A REPLY's SEQUENCE and DTSTAMP (UTC): which version of the event it answers,
+    and when the answer was made."""
+    try:
+        sequence = int(item.get("sequence", 0))
+    except (TypeError, ValueError):
+        sequence = 0
+    try:
+        stamp = item.decoded("dtstamp")
+    except (KeyError, ValueError):
+        return sequence, None
+    if not isinstance(stamp, datetime):
+        return sequence, None
+    return sequence, (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def _parse_reply(ics: bytes):
-    """Meeting, ATTENDEE address and answer of a REPLY; ``ReplyProblem`` otherwise."""
+    """Meeting, ATTENDEE address, answer and version (SEQUENCE, DTSTAMP) of a REPLY;
+    ``ReplyProblem`` otherwise."""
     item = _reply_event(ics)
     uid = str(item.get("uid", ""))
     meeting = None if "\x00" in uid else db.session.scalar(  # no column holds a NUL
@@ -201,7 +218,7 @@ def _parse_reply(ics: bytes):
         address = normalise_email(address)
     except UserError:
         raise ReplyProblem(_("The participant's address is not valid.")) from None
-    return meeting, address, answer
+    return meeting, address, answer, _version(item)
 
 
 def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | None] | None,
@@ -211,8 +228,12 @@ def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | No
     meeting of that mail, which the inbound path found by the tag it was sent to),
     its ATTENDEE is that member, the From address is theirs too and the receiving
     server did not find the From domain's DMARC failing. A From header proves
-    nothing; the reply address, which no public calendar file carries, does."""
-    meeting, address, answer = _parse_reply(ics)
+    nothing; the reply address, which no public calendar file carries, does.
+
+    A reply older than the answer recorded is stale (RFC 5546, 2.1.5: a lower
+    SEQUENCE, or the same one with an earlier DTSTAMP; against an answer given on the
+    web, a DTSTAMP before it) and kept for organisers: mail may arrive late."""
+    meeting, address, answer, (sequence, stamp) = _parse_reply(ics)
     if dmarc_failed:
         raise ReplyProblem(_("The receiving server found the sender's domain failing DMARC: "
                              "the reply may be forged."))
@@ -233,10 +254,26 @@ def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | No
     if invited != address or sent_to[1] != meeting.id:
         raise ReplyProblem(_("The reply came to another member's reply address, or about "
                              "another meeting."))
+    recorded = db.session.scalar(sa.select(Rsvp).where(
+        Rsvp.meeting_id == meeting.id, Rsvp.subscriber_id == subscriber.id))
+    if recorded is not None and _stale(recorded, sequence, stamp):
+        raise ReplyProblem(_("An older reply than the answer recorded (%(answer)s): it "
+                             "changes nothing.", answer=answer_label(recorded.answer)))
     try:
-        return record(meeting, subscriber, answer, AnswerSource.CALENDAR)
+        row = record(meeting, subscriber, answer, AnswerSource.CALENDAR)
     except UserError as error:
         raise ReplyProblem(str(error)) from None
+    row.reply_sequence, row.reply_stamp = sequence, stamp
+    return row
+
+
+def _stale(recorded: Rsvp, sequence: int, stamp: datetime | None) -> bool:
+    if recorded.source == AnswerSource.CALENDAR and recorded.reply_sequence is not None:
+        if sequence != recorded.reply_sequence:
+            return sequence < recorded.reply_sequence
+        return stamp is not None and recorded.reply_stamp is not None \
+            and stamp < recorded.reply_stamp
+    return stamp is not None and stamp < recorded.answered_at
 
 
 def assign(meeting: Meeting, email: str, answer, *, actor: str) -> Rsvp:

@@ -13,12 +13,13 @@ ORGANIZER = "einladung@vernetzer.example"
 
 
 def _ics(prodid: str, uid: str, sequence: int, attendee: str, extra: str = "",
-         timezone: str = "", organizer: str = ORGANIZER) -> str:
+         timezone: str = "", organizer: str = ORGANIZER, stamp: str | None = None) -> str:
+    """A REPLY; made now (DTSTAMP) unless ``stamp`` says when."""
     lines = [
         "BEGIN:VCALENDAR", f"PRODID:{prodid}", "VERSION:2.0", "METHOD:REPLY",
         *([timezone] if timezone else []),
         "BEGIN:VEVENT", "DTSTART:20261201T170000Z", "DTEND:20261201T190000Z",
-        "DTSTAMP:20261121T120000Z",
+        f"DTSTAMP:{stamp or datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}",
         f"ORGANIZER;CN=Stadtteilvernetzer Stuttgart:mailto:{organizer}",
         f"UID:{uid}", attendee, f"SEQUENCE:{sequence}", "STATUS:CONFIRMED",
         "SUMMARY:Stadtteilvernetzer-Treffen", *([extra] if extra else []),
@@ -35,12 +36,13 @@ def _headers(sender: str, subject: str, content_type: str, to: str = ORGANIZER) 
 
 
 def gmail(uid: str, sequence: int, address: str, organizer: str = ORGANIZER, *,
-          partstat: str = "ACCEPTED") -> bytes:
+          partstat: str = "ACCEPTED", stamp: str | None = None) -> bytes:
     """Gmail: multipart/mixed (alternative of text, HTML and the 7bit text/calendar;
     the same file as application/ics, base64, invite.ics)."""
     ics = _ics("-//Google Inc//Google Calendar 70.9054//EN", uid, sequence,
                f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};"
-               f"CN={address};X-NUM-GUESTS=0:mailto:{address}", organizer=organizer)
+               f"CN={address};X-NUM-GUESTS=0:mailto:{address}", organizer=organizer,
+               stamp=stamp)
     body = (_headers(f"Anna G <{address}>", f"Accepted: Einladung @ Tue Dec 1, 2026 ({address})",
                      'multipart/mixed; boundary="mixed"', organizer)
             + "--mixed\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
@@ -195,6 +197,29 @@ def with_attachment(sender: str, size: int, *, naming: str = "application/pdf") 
             + b"\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n--anhang\r\n"
             b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             + data + b"--anhang--\r\n")
+
+
+def octet_stream(uid: str, sequence: int, address: str, organizer: str) -> bytes:
+    """A mail program that attaches the .ics as application/octet-stream."""
+    ics = _ics("-//Some Mailer//EN", uid, sequence,
+               f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{address}", organizer=organizer)
+    return (_headers(address, "Zusage", 'multipart/mixed; boundary="o"', organizer)
+            + "--o\r\nContent-Type: text/plain\r\n\r\nIch komme.\r\n"
+            + "--o\r\nContent-Type: application/octet-stream; name=\"antwort.ics\"\r\n"
+            + "Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(ics.encode()).decode().replace("\n", "\r\n")
+            + "--o--\r\n").encode()
+
+
+def quoting_the_request(uid: str, sequence: int, address: str, organizer: str) -> bytes:
+    """A reply that quotes the original REQUEST before its own REPLY part."""
+    reply = _ics("-//Some Mailer//EN", uid, sequence,
+                 f"ATTENDEE;PARTSTAT=DECLINED:mailto:{address}", organizer=organizer)
+    request = reply.replace("METHOD:REPLY", "METHOD:REQUEST")
+    return (_headers(address, "Absage", 'multipart/mixed; boundary="q"', organizer)
+            + "--q\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n" + request
+            + "--q\r\nContent-Type: text/calendar; method=REPLY\r\n\r\n" + reply
+            + "--q--\r\n").encode()
 
 
 def unreadable() -> dict[str, bytes]:

@@ -280,3 +280,36 @@ def test_mails_that_cannot_be_read_leave_the_inbox_kept(app, imap_mailbox):
     assert imap_mailbox.count("INBOX") == 0
     assert [status for status in (kind for kind, _note in kept(app))] and \
         len(kept(app)) == len(unreadable)
+
+
+def inbound(runner, raw: bytes) -> str:
+    """One mail through ``flask inbound``, as the mail server hands it over."""
+    result = runner.invoke(args=["inbound"], input=raw)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_late_reply_to_an_older_version_changes_nothing(app, runner, invited):
+    """Accepted now; then a decline made earlier (an older DTSTAMP) arrives late, and
+    one to an older SEQUENCE: the answer stays "yes", both kept with the reason."""
+    uid, sequence, organizer = invited["uid"], invited["sequence"], invited["organizers"]["gmail"]
+    person = PEOPLE["gmail"]
+    assert inbound(runner, samples.gmail(uid, sequence, person, organizer)).startswith("handled")
+    late = samples.gmail(uid, sequence, person, organizer, partstat="DECLINED",
+                         stamp="20261101T100000Z")
+    assert "älter" in inbound(runner, late)
+    older = samples.gmail(uid, sequence - 1, person, organizer, partstat="DECLINED")
+    assert "älter" in inbound(runner, older)
+    assert recorded(app) == {person: ("yes", "calendar")}
+    newer = samples.gmail(uid, sequence, person, organizer, partstat="DECLINED")
+    assert inbound(runner, newer).startswith("handled")
+    assert recorded(app) == {person: ("no", "calendar")}
+
+
+def test_a_reply_as_octet_stream_or_after_a_quoted_request_counts(app, runner, invited):
+    uid, sequence, organizers = invited["uid"], invited["sequence"], invited["organizers"]
+    inbound(runner, samples.octet_stream(uid, sequence, PEOPLE["outlook"], organizers["outlook"]))
+    inbound(runner, samples.quoting_the_request(uid, sequence, PEOPLE["apple"],
+                                                organizers["apple"]))
+    assert recorded(app) == {PEOPLE["outlook"]: ("yes", "calendar"),
+                             PEOPLE["apple"]: ("no", "calendar")}
