@@ -363,6 +363,26 @@ SCREENSHOTS = ROOT / "build" / "screenshots"  # CI keeps this folder as its arti
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 
 
+# Each radio button (and checkbox) sits on its label's line, just before it, and in
+# no bulleted list: the central "Ich komme" form on a phone.
+RADIOS_APART = """
+return [...document.querySelectorAll('input[type=radio], input[type=checkbox]')]
+  .filter(input => input.offsetParent !== null)
+  .map(input => {
+    const label = document.querySelector(`label[for="${input.id}"]`);
+    if (!label) return `${input.name}=${input.value} has no label`;
+    // A long label wraps: its first line is the one beside the box.
+    const box = input.getBoundingClientRect(), text = label.getClientRects()[0];
+    const apart = Math.abs((box.top + box.bottom) / 2 - (text.top + text.bottom) / 2) > 12
+      || box.width > 40 || text.left - box.right > 24 || text.left < box.right - 1;
+    const bulleted = input.closest('li') &&
+      getComputedStyle(input.closest('li')).listStyleType !== 'none';
+    return apart ? `${input.name}=${input.value} away from its label`
+      : bulleted ? `${input.name}=${input.value} in a bulleted list` : null;
+  }).filter(Boolean);
+"""
+
+
 def axe_violations(browser) -> list[str]:
     """Serious and critical accessibility violations axe-core finds on the open page."""
     if not AXE.is_file():
@@ -477,6 +497,8 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
             if not browser.execute_script(  # nothing wider than a phone's screen
                     "return document.documentElement.scrollWidth <= window.innerWidth"):
                 problems.append(f"{path} at {width} px is wider than the screen")
+            problems += [f"{path} at {width} px: {apart}"
+                         for apart in browser.execute_script(RADIOS_APART)]
     assert problems == []
 
     # The widget on the blog (allowed) and on another site (refused); the JSON from both.
