@@ -10,8 +10,9 @@ meeting is byte for byte the same object. docs/calendar.md explains the choices
 and what each major client does with them.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import current_app
@@ -64,6 +65,25 @@ def location(meeting: Meeting) -> str:
     if meeting.venue is None:
         return f"Stuttgart-{meeting.district}"
     return f"{meeting.venue.name}, {meeting.venue.address}"
+
+
+def add_links(meeting: Meeting) -> dict[str, str]:
+    """"Add to calendar" for Google Calendar and Outlook on the web (Android phones
+    do not open an .ics): their public links, which need no account on our side and
+    carry only what the public page shows."""
+    details = meeting_url(meeting)
+    google = urlencode({
+        "action": "TEMPLATE", "text": summary(meeting), "details": details,
+        "location": location(meeting),
+        "dates": f"{meeting.start_at.astimezone(UTC):%Y%m%dT%H%M%SZ}/"
+                 f"{meeting.end_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"})
+    outlook = urlencode({
+        "path": "/calendar/action/compose", "rru": "addevent", "subject": summary(meeting),
+        "body": details, "location": location(meeting),
+        "startdt": meeting.start_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "enddt": meeting.end_at.astimezone(UTC).isoformat().replace("+00:00", "Z")})
+    return {"google_url": f"https://calendar.google.com/calendar/render?{google}",
+            "outlook_url": f"https://outlook.live.com/calendar/0/deeplink/compose?{outlook}"}
 
 
 def organizer_address() -> str:

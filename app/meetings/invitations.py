@@ -82,7 +82,7 @@ def prepare(mailing: MailingInfo) -> MeetingMailing | None:
     return MeetingMailing(mailing.kind, meeting, None, {
         "description": markup.render(meeting.description),
         "meeting_url": calendar.meeting_url(meeting), "ics_url": calendar.file_url(meeting),
-        "answers": mailing.kind != "cancellation"})
+        **calendar.add_links(meeting), "answers": mailing.kind != "cancellation"})
 
 
 def render(mailing: MeetingMailing, member: Member) -> Mail:

@@ -139,6 +139,7 @@ def _public_meeting_page(meeting: Meeting, rsvp_form, status: int = 200):
                            description=markup.render(meeting.description),
                            record=markup.render(meeting.record) if meeting.record else None,
                            summary=calendar.summary(meeting),
+                           add_links=calendar.add_links(meeting),
                            rsvp_form=rsvp_form if answerable else None), status
 
 

@@ -59,6 +59,9 @@ def test_a_long_topic_gives_a_folded_subject_and_every_header_is_right(app, mail
     assert any(line.startswith(b"List-Unsubscribe: <https://") for line in fields)
     assert any(line.startswith(b" <mailto:") for line in fields)  # folded after the comma
     assert message["List-Unsubscribe"].count("<") == 2
+    text = message.get_body(("plain",)).get_content()  # phones that open no .ics
+    assert "Zu Google Kalender hinzufügen: https://calendar.google.com/" in text
+    assert "Zu Outlook im Web hinzufügen: https://outlook.live.com/" in text
 
 
 def test_personal_mail_is_automatic_too(app, client, mailbox):

@@ -12,6 +12,7 @@ import jsonschema
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.meetings import calendar
 from app.meetings import services as meetings
 from app.meetings.models import Venue
 from app.shared.database import utcnow
@@ -216,3 +217,28 @@ def test_a_bad_widget_setting_stops_the_start_with_one_line():
     with pytest.raises(SettingsError, match="FLASK_WIDGET_FRAME_ANCESTORS"):
         create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://",
                     "WIDGET_FRAME_ANCESTORS": "https://ok.example.org; script-src *"})
+
+
+def test_add_to_calendar_links_for_phones_that_open_no_ics(app, client):
+    """Google Calendar and Outlook on the web, beside the .ics: the meeting's time in
+    UTC, its title and place, and its page; nothing personal."""
+    from urllib.parse import parse_qs, urlsplit
+
+    meeting_id = announced(app, topic="Nachbarschaftshilfe")
+    with app.app_context():
+        meeting = meetings.find(meeting_id)
+        start, end = meeting.start_at, meeting.end_at
+        place = calendar.location(meeting)
+    page = client.get(f"/treffen/{meeting_id}").text
+    google = re.search(r'href="(https://calendar\.google\.com/calendar/render\?[^"]+)"', page)
+    outlook = re.search(r'href="(https://outlook\.live\.com/calendar/0/deeplink/compose\?[^"]+)"',
+                        page)
+    assert google and outlook
+    found = parse_qs(urlsplit(google[1].replace("&amp;", "&")).query)
+    assert found["dates"] == [f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}"]
+    assert found["text"] == ["Stadtteilvernetzer-Treffen: Nachbarschaftshilfe"]
+    assert found["location"] == [place]
+    assert found["details"] == [f"https://vernetzer.example/treffen/{meeting_id}"]
+    found = parse_qs(urlsplit(outlook[1].replace("&amp;", "&")).query)
+    assert found["startdt"] == [f"{start:%Y-%m-%dT%H:%M:%S}Z"]
+    assert found["rru"] == ["addevent"]
