@@ -337,7 +337,7 @@ with app.app_context():
 
 BLOG = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Blog</title></head>
 <body><main><h1>Blog der Stadtteilvernetzer</h1>
-<iframe id="widget" src="{widget}" title="Nächstes Treffen" width="300" height="260"></iframe>
+<aside style="width:280px">{snippet}</aside>
 <p id="out">…</p>
 <script>fetch("{api}").then(r => r.json()).then(d => {{
   document.getElementById("out").textContent = "Treffen: " + d.events.length; }});</script>
@@ -501,20 +501,31 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
                          for apart in browser.execute_script(RADIOS_APART)]
     assert problems == []
 
-    # The widget on the blog (allowed) and on another site (refused); the JSON from both.
-    widget, api = service.url + "/widget/naechstes-treffen", service.url + "/api/treffen.json"
-    page = BLOG.format(widget=widget, api=api)
+    # The widget on the blog (allowed) as the organisers' page gives its snippet, in a
+    # 280 px sidebar: the frame grows to show every meeting and "Alle Treffen". On
+    # another site it is refused; the JSON is read from both.
+    browser.get(service.url + "/organisation/widget")
+    snippet = browser.find_element(By.CSS_SELECTOR, "pre code").text
+    api = service.url + "/api/treffen.json"
+    page = BLOG.format(snippet=snippet, api=api)
     (tmp_path / "blog" / "index.html").write_text(page, encoding="utf-8")
     other = serve_page(tmp_path / "other", page)
     try:
         browser.get(f"http://127.0.0.1:{service.blog.server_address[1]}/")
         wait_until(browser, lambda: browser.find_element(By.ID, "out").text == "Treffen: 2")
-        browser.switch_to.frame(browser.find_element(By.ID, "widget"))
+        frame = browser.find_element(By.ID, "vernetzer-widget")
+        browser.switch_to.frame(frame)
         assert "Nachbarschaftshilfe" in browser.find_element(By.TAG_NAME, "body").text
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Nächste Treffen"
+        height = browser.execute_script(
+            "return Math.ceil(document.body.getBoundingClientRect().height)")
         browser.switch_to.default_content()
+        # The frame takes the widget's height, as the widget posts it: every meeting
+        # and "Alle Treffen" in view, no scrolling inside a sidebar.
+        wait_until(browser, lambda: abs(frame.size["height"] - height) <= 2)
         browser.get(f"http://127.0.0.1:{other.server_address[1]}/")
         wait_until(browser, lambda: browser.find_element(By.ID, "out").text == "Treffen: 2")
-        browser.switch_to.frame(browser.find_element(By.ID, "widget"))
+        browser.switch_to.frame(browser.find_element(By.ID, "vernetzer-widget"))
         assert "Nachbarschaftshilfe" not in browser.find_element(By.TAG_NAME, "body").text
         browser.switch_to.default_content()
     finally:

@@ -5,6 +5,7 @@ Thin views: they read the form, call a service with the organiser as actor, comm
 """
 
 import io
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -176,7 +177,8 @@ def widget():
         meeting_url=calendar.meeting_url, archive_url=external_url("meetings.archive")))
     ancestors = " ".join(["'self'", current_app.config["WIDGET_FRAME_ANCESTORS"]]).strip()
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+        "base-uri 'none'; "
         f"form-action 'none'; frame-ancestors {ancestors}")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -197,8 +199,16 @@ def meetings_json():
 def widget_snippet():
     """The copy-and-paste snippet for the blog, with a preview."""
     widget_url = external_url("meetings.widget")
-    snippet = (f'<iframe src="{widget_url}" title="{_("Next meeting of the Stadtteilvernetzer")}" '
-               'width="100%" height="260" style="border:0" loading="lazy"></iframe>')
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(widget_url))
+    # The frame grows to the widget's height, which the widget posts (widget.js).
+    snippet = (f'<iframe id="vernetzer-widget" src="{widget_url}" '
+               f'title="{_("Next meeting of the Stadtteilvernetzer")}" width="100%" height="320" '
+               'style="border:0" loading="lazy"></iframe>\n'
+               '<script>addEventListener("message", function (e) {\n'
+               f'  if (e.origin === "{origin}" && e.data && e.data.vernetzerWidgetHeight)\n'
+               '    document.getElementById("vernetzer-widget").style.height =\n'
+               '      e.data.vernetzerWidgetHeight + "px";\n'
+               '});</script>')
     return render_template("meetings/widget_snippet.html", snippet=snippet,
                            widget_url=url_for(".widget"),
                            json_url=external_url("meetings.meetings_json"),
