@@ -62,7 +62,7 @@ STATUS_SUBJECTS = {
 
 
 def status(registration, meeting, *, position: int | None, again: bool = False,
-           withdraw_calendar: bool = False) -> None:
+           withdraw_calendar: bool = False, childcare_full: bool = False) -> None:
     """Where the registration stands now (``position``: in the waiting line); a place
     comes with the meeting request, a place given up with its cancellation."""
     method = "REQUEST" if registration.status == "registered" and not again else (
@@ -70,7 +70,7 @@ def status(registration, meeting, *, position: int | None, again: bool = False,
     _send("registration_status", STATUS_SUBJECTS.get(registration.status.value,
                                                      STATUS_SUBJECTS["waiting"]),
           registration, meeting, kind="registration", calendar_method=method, again=again,
-          position=position)
+          position=position, childcare_full=childcare_full)
 
 
 def offer(registration, meeting) -> None:

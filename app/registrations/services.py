@@ -172,13 +172,18 @@ def register(meeting, *, email, name, organisation=None, children=0,
 
 
 def _take_place_or_wait(registration: Registration, meeting, now) -> None:
-    """A confirmed registration: a free place, else the end of the waiting list."""
+    """A confirmed registration: a free place, else the end of the waiting list.
+    Nobody jumps the line, but a place that nobody waiting can take (they all wait
+    for child care that is full) goes to the newcomer whose children fit."""
     free = places(meeting)
     fits = (free["free"] is None or free["free"] >= 1) and \
         registration.children <= free["childcare_free"]
+    ahead_fits = db.session.scalar(sa.select(sa.func.count()).where(
+        Registration.meeting_id == meeting.id, Registration.status == RegistrationStatus.WAITING,
+        Registration.children <= free["childcare_free"]))
     registration.confirmed_at = registration.confirmed_at or now
     registration.queued_at = now
-    registration.status = (RegistrationStatus.REGISTERED if fits and not free["waiting"]
+    registration.status = (RegistrationStatus.REGISTERED if fits and not ahead_fits
                            else RegistrationStatus.WAITING)
     db.session.flush()
     _tell(registration, meeting)
@@ -236,9 +241,18 @@ def position(registration: Registration) -> int | None:
     return ahead + 1
 
 
+def waits_for_childcare(registration: Registration, meeting) -> bool:
+    """Waiting because the child care is full, while places are free."""
+    free = places(meeting)
+    return (registration.status == RegistrationStatus.WAITING
+            and (free["free"] is None or free["free"] >= 1)
+            and registration.children > free["childcare_free"])
+
+
 def _tell(registration: Registration, meeting, **options) -> None:
-    """The status mail, with the waiting position."""
-    mails.status(registration, meeting, position=position(registration), **options)
+    """The status mail, with the waiting position and what is full."""
+    mails.status(registration, meeting, position=position(registration),
+                 childcare_full=waits_for_childcare(registration, meeting), **options)
 
 
 def _move_up(meeting, now) -> int:

@@ -144,7 +144,10 @@ def status(token):
     return render_template("registrations/status.html", registration=registration, form=form,
                            asking=asking,
                            meeting=meetings.find(registration.meeting_id),
-                           position=registrations.position(registration)), status_code
+                           position=registrations.position(registration),
+                           childcare_full=registrations.waits_for_childcare(
+                               registration, meetings.find(registration.meeting_id))), \
+        status_code
 
 
 @bp.route("/netzwerkstatt/<int:registration_id>/angebot/<token>", methods=["GET", "POST"])

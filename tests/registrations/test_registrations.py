@@ -156,15 +156,18 @@ def test_child_care_places_count_on_their_own(app, client, mailbox):
                              children_ages="3, 5")
     page = registered_and_confirmed(client, mailbox, meeting_id, "zwei@example.org",
                                     children="1", children_ages="4")
-    # Places are free, but the child care is full: waiting.
-    assert "Warteliste" in page.text
+    # Places are free, but the child care is full: waiting, and told which is full.
+    assert "Warteliste" in page.text and "Die Kinderbetreuung ist voll" in main_text(page.text)
+    told = mailbox.to("zwei@example.org")[-1].get_body(("plain",)).get_content()
+    assert "die Kinderbetreuung der NetzWerkStatt ist voll" in main_text(told)
+    # Someone without children takes a free place that nobody waiting can take.
     page = registered_and_confirmed(client, mailbox, meeting_id, "drei@example.org")
-    assert "Warteliste" in page.text  # nobody jumps the line while others wait
-    # The first one cancels: the child care has room again, both waiting get offers.
+    assert "Sie haben einen Platz." in page.text
+    # The first one cancels: the child care has room again, the one waiting gets it.
     press(client, link_in(mailbox.to("eins@example.org")[-1], "/netzwerkstatt/anmeldung/"),
           sure="yes")
     assert people(app, meeting_id)["zwei@example.org"] == "offered"
-    assert people(app, meeting_id)["drei@example.org"] == "offered"
+    assert people(app, meeting_id)["drei@example.org"] == "registered"
 
 
 def test_bad_input_gets_a_clear_answer_and_records_nothing(app, client, mailbox):
