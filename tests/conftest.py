@@ -113,18 +113,19 @@ def smtp_server():
     controller.stop()
 
 
-LINK = re.compile(r"(?:https?|webcal)://\S+")
+LINK = re.compile(r"(?:https?|webcal)://[^\s<>]+")
 
 
 def links_end_their_lines(message) -> list[str]:
     """The links of a mail's text part that run into the text after them (a mail
-    program would link ``….icsDetails:``): each must end where its line ends."""
+    program would link ``….icsDetails:``): each must end where its line ends, or at
+    the ``>`` of ``<address>``."""
     text = message.get_body(("plain",))
     if text is None:
         return []
     content = text.get_content()
     return [found.group() for found in LINK.finditer(content)
-            if content[found.end():found.end() + 1] not in ("", "\n", "\r")]
+            if content[found.end():found.end() + 1] not in ("", "\n", "\r", ">")]
 
 
 @pytest.fixture

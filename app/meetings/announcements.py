@@ -158,7 +158,7 @@ def preview(announcement: Announcement, *, reader_email: str, reader_name: str |
                    name=reader_name, language="de",
                    sender=current_app.config["MAIL_LIST_SENDER"],
                    links=list_links("preview"), meeting=announcement.meeting,
-                   body=announcement.body, body_html=markup.render(announcement.body))
+                   **markup.for_mail(announcement.body))
 
 
 def send_test(announcement: Announcement, *, address: str, name: str | None) -> None:

@@ -77,8 +77,8 @@ def prepare(mailing: MailingInfo) -> MeetingMailing | None:
         announcement = db.session.get(Announcement, mailing.reference)
         if announcement is None:
             return None
-        return MeetingMailing(mailing.kind, meeting, announcement, {
-            "body": announcement.body, "body_html": markup.render(announcement.body)})
+        return MeetingMailing(mailing.kind, meeting, announcement,
+                              markup.for_mail(announcement.body))
     return MeetingMailing(mailing.kind, meeting, None, {
         "description": markup.render(meeting.description),
         "meeting_url": calendar.meeting_url(meeting), "ics_url": calendar.file_url(meeting),

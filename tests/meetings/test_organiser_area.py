@@ -217,7 +217,9 @@ def test_preview_test_send_confirm_and_withdraw(app, client, mailbox, sign_in):
     url = f"/organisation/ankuendigungen/{announcement_id}"
     preview = client.get(url).text
     assert re.search(r'<iframe[^>]* sandbox[ >]', preview)
-    assert "Liebe Leute, **kommt** vorbei!" in preview  # the text part, as sent
+    # The text part, as sent: plain prose, and no "Hallo," before the text's own greeting.
+    assert "Liebe Leute, kommt vorbei!" in preview and "**" not in preview
+    assert "Hallo" not in preview.split('<pre class="wrap">')[1].split("</pre>")[0]
     assert "an 1 Person" in preview and tomorrow.strftime("%-d.%-m.%Y, 10:00") in preview
     mail = client.get(f"{url}/mail.html")
     assert "<strong>kommt</strong>" in mail.text
@@ -308,3 +310,17 @@ def test_a_date_typed_the_german_way_is_taken_on_the_web(app, client, mailbox, s
     with app.app_context():
         meeting = db.session.scalars(sa.select(Meeting).where(Meeting.topic == "Getippt")).one()
         assert local(meeting.start_at).strftime("%d.%m.%Y %H:%M") == f"{german} 18:00"
+
+
+def test_an_announcements_text_part_reads_as_prose(app):
+    """Markdown in the text part becomes prose with links written out; a single line
+    break stays one in both parts; the layout greets only a text that does not."""
+    from app.shared import markup
+
+    body = ("Hallo zusammen,\n\nwir laden **herzlich** ein: [Mehr Infos](https://example.org/x)."
+            "\n\nViele Grüße\nAnna Müller")
+    mail = markup.for_mail(body)
+    assert mail["body"] == ("Hallo zusammen,\n\nwir laden herzlich ein: Mehr Infos "
+                            "<https://example.org/x>.\n\nViele Grüße\nAnna Müller")
+    assert "Viele Grüße<br>" in mail["body_html"] and mail["greeting"] is False
+    assert markup.for_mail("Das Thema im März: Nachbarschaft.")["greeting"] is True
