@@ -86,16 +86,20 @@ def _times(start, end):
 @click.option("--host-contact", help="Its contact person")
 @click.option("--same-evening", is_flag=True,
               help="Save even if another meeting is on the same evening.")
+@click.option("--held", is_flag=True,
+              help="An earlier meeting for the archive: over, public, no mail goes out.")
+@click.option("--record", help="With --held: what came out of it (Markdown)")
 def create(district, start, end, venue_id, topic, description, workshop, capacity,
-           host_organisation, host_contact, same_evening):
-    """Create a draft meeting; prints its ID on the last line."""
+           host_organisation, host_contact, same_evening, held, record):
+    """Create a draft meeting (or, with --held, one that took place); prints its ID on
+    the last line."""
     def action():
         begin, finish = _times(start, end)
         return service.create(actor=CLI, start=begin, end=finish, district=district,
                               venue_id=venue_id, topic=topic, description=description,
                               kind="workshop" if workshop else "meeting", capacity=capacity,
                               host_organisation=host_organisation, host_contact=host_contact,
-                              allow_same_evening=same_evening)
+                              allow_same_evening=same_evening, held=held, record=record)
 
     click.echo(_run(action).id)
 

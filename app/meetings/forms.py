@@ -32,6 +32,9 @@ class MeetingForm(FlaskForm):
     host_contact = StringField(_l("Contact person of the host (organisers only)"),
                                render_kw={"maxlength": 300})
     notes = TextAreaField(_l("Notes for organisers"), render_kw={"rows": 3})
+    held = BooleanField(_l("An earlier meeting, entered for the archive: it took place, is "
+                           "public at once, and no mail goes out for it"))
+    record = TextAreaField(_l("What we took away (Markdown)"), render_kw={"rows": 6})
     same_evening_ok = BooleanField(_l("Yes, two meetings on this evening are intended"))
     notify = BooleanField(_l("Send those invited an update, even if time and place stay the "
                              "same (a new time or place always sends one)"))

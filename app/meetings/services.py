@@ -58,15 +58,17 @@ def _venue(venue_id) -> Venue | None:
     return venue
 
 
-def _check(problems: Problems, start, end, district, venue, now) -> None:
+def _check(problems: Problems, start, end, district, venue, now, *, held: bool = False) -> None:
     """Time and place together; a time the caller could not read is None (and its
-    problem noted already)."""
+    problem noted already). A meeting entered as ``held`` must be over."""
     if start is not None and end is not None:
         if end <= start:
             problems.add("end", _("The meeting must end after it starts."))
         elif end - start > MAX_DURATION:
             problems.add("end", _("A meeting cannot last longer than 14 hours."))
-    if start is not None and start <= now:
+    if held and end is not None and end > now:
+        problems.add("end", _("A meeting entered as held must be over already."))
+    if not held and start is not None and start <= now:
         problems.add("start", _("The meeting cannot be in the past."))
     if venue is not None and district is not None and venue.district != district:
         problems.add("venue_id", _("The venue %(venue)s is in %(venue_district)s, not in "
@@ -104,21 +106,27 @@ def _hosts(problems: Problems, host_organisation, host_contact) -> dict:
 def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
            description=None, notes=None, kind=MeetingKind.MEETING, capacity=None,
            host_organisation=None, host_contact=None, allow_same_evening=False,
+           held: bool = False, record: str | None = None,
            problems: Problems | None = None, now=None) -> Meeting:
     """A new draft meeting. ``start``/``end`` are aware datetimes. Every field's
     problem is raised together, with those the caller noted in ``problems`` (a time
     it could not read is None). A second meeting on one evening raises
-    ``SameEvening`` unless ``allow_same_evening``."""
+    ``SameEvening`` unless ``allow_same_evening``.
+
+    ``held``: one of the network's earlier meetings, entered for the archive with
+    its ``record``: over already, public at once, and no mail goes out for it (mail
+    goes only for announced meetings ahead)."""
     problems = problems or Problems()
     venue = problems.check("venue_id", _venue, venue_id)
     district = problems.check("district", clean_district, district) or (
         venue.district if venue else None)
     if district is None:
         problems.add("district", _("Please choose the district of the meeting."))
-    _check(problems, start, end, district, venue, now or utcnow())
+    _check(problems, start, end, district, venue, now or utcnow(), held=held)
     hosts = _hosts(problems, host_organisation, host_contact)
     topic = problems.check("topic", clean_text, topic, 200, _("Topic"))
     capacity = problems.check("capacity", validation.capacity, capacity)
+    record = problems.check("record", _record_text, record)
     problems.done()
     _check_evening(start, None, allow_same_evening)
     meeting = Meeting(
@@ -126,12 +134,13 @@ def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
         topic=topic, description=(description or "").strip() or None,
         organiser_notes=(notes or "").strip() or None, **hosts,
         capacity=capacity, uid=f"{uuid.uuid4()}@{mail_domain()}",
+        status=MeetingStatus.HELD if held else MeetingStatus.DRAFT, record=record if held else None,
     )
     db.session.add(meeting)
     db.session.flush()
     audit.record(actor, "meeting.create", f"meeting {meeting.id}", start=spoken(start),
                  district=district, venue=venue.name if venue else None, topic=meeting.topic,
-                 host=meeting.host_organisation)
+                 host=meeting.host_organisation, held=held or None)
     return meeting
 
 
@@ -324,12 +333,17 @@ def write_record(meeting: Meeting, record: str | None, *, actor: str, now=None) 
     if meeting.status == MeetingStatus.DRAFT or meeting.status == MeetingStatus.CANCELLED \
             or meeting.start_at > (now or utcnow()):
         raise UserError(_("A record can be written once the meeting has taken place."))
-    record = (record or "").strip() or None
-    if record is not None and len(record) > 20_000:
-        raise UserError(_("The record is too long (at most 20,000 characters)."))
+    record = _record_text(record)
     meeting.record = record
     audit.record(actor, "meeting.record", f"meeting {meeting.id}", length=len(record or ""))
     return meeting
+
+
+def _record_text(record: str | None) -> str | None:
+    record = (record or "").strip() or None
+    if record is not None and len(record) > 20_000:
+        raise UserError(_("The record is too long (at most 20,000 characters)."))
+    return record
 
 
 def workshops_open(now=None) -> list[Meeting]:

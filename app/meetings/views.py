@@ -345,8 +345,11 @@ def new_meeting():
     if form.validate_on_submit():
         ok, result = _done(
             lambda: meetings.create(actor=g.organiser.email, kind=_kind(form),
-                                    **_meeting_fields(form)),
-            _("The meeting has been saved as a draft."), form)
+                                    held=g.organiser.is_admin and form.held.data,
+                                    record=form.record.data, **_meeting_fields(form)),
+            _("The meeting has been entered in the archive.")
+            if g.organiser.is_admin and form.held.data
+            else _("The meeting has been saved as a draft."), form)
         if ok:
             return redirect(url_for(".meeting", meeting_id=result.id))
     return _meeting_page(form, None, result)

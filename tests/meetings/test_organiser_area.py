@@ -324,3 +324,38 @@ def test_an_announcements_text_part_reads_as_prose(app):
                             "<https://example.org/x>.\n\nViele Grüße\nAnna Müller")
     assert "Viele Grüße<br>" in mail["body_html"] and mail["greeting"] is False
     assert markup.for_mail("Das Thema im März: Nachbarschaft.")["greeting"] is True
+
+
+def test_an_admin_enters_an_earlier_meeting_for_the_archive(app, client, runner, mailbox,
+                                                            sign_in):
+    """The network has met since 2013: an admin enters a past meeting as held, with
+    its record; it is in the archive at once and nothing is mailed. Organisers
+    without the admin role cannot; a meeting still ahead cannot be entered as held."""
+    member(app)
+    sign_in("admin@example.org", role="admin")
+    fields = {"start": "2019-03-12T18:00", "end": "2019-03-12T20:00", "district": "Degerloch",
+              "venue_id": "", "topic": "Schokoladenseiten", "held": "y",
+              "record": "Die **Degerlocher Schokoladenseiten**: ein Heft über das Viertel."}
+    saved = post(client, "/organisation/treffen/neu", "/organisation/treffen/neu", **fields)
+    assert saved.status_code == 302
+    archive = client.get("/treffen", query_string={"q": "Heft"}).text
+    assert "Schokoladenseiten" in archive.split('id="archive-heading"')[1]
+    ahead = post(client, "/organisation/treffen/neu", "/organisation/treffen/neu",
+                 **{**fields, "start": f"{YEAR + 1}-03-12T18:00", "end": f"{YEAR + 1}-03-12T20:00"})
+    assert ahead.status_code == 400 and "muss schon vorbei sein" in ahead.text
+    result = runner.invoke(args=["meetings", "create", "--held", "--district", "Vaihingen",
+                                 "--start", "2018-11-06 18:00", "--end", "2018-11-06 20:00",
+                                 "--topic", "Tauschring", "--record", "Ein Tauschring."])
+    assert result.exit_code == 0, result.output
+    with app.test_request_context():
+        jobs.run_due()
+    assert mailbox.to(MEMBER) == []  # nothing mailed for the past
+    with app.app_context():
+        held = db.session.scalars(sa.select(Meeting).where(Meeting.status == "held")).all()
+        assert {m.topic for m in held} == {"Schokoladenseiten", "Tauschring"}
+    sign_in("orga@example.org")
+    post(client, "/organisation/treffen/neu", "/organisation/treffen/neu",
+         **{**fields, "topic": "Nicht nachgetragen"})
+    with app.app_context():  # an organiser's "held" tick counts for nothing: a past draft
+        assert not db.session.scalars(sa.select(Meeting).where(
+            Meeting.topic == "Nicht nachgetragen")).all()
