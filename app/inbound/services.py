@@ -31,6 +31,7 @@ from ..delivery.compose import forward
 from ..extensions import db
 from ..meetings import rsvp
 from ..meetings import services as meetings
+from ..registrations import services as registrations
 from ..shared import audit, logs, ratelimit
 from ..shared.database import by_id
 from ..shared.errors import UserError
@@ -163,9 +164,12 @@ def _dmarc_failed(message) -> bool:
 
 def _handle_reply(message, parts: list[bytes]) -> tuple[InboundStatus, str]:
     try:
-        row = rsvp.from_calendar_reply(parts[0], _header(message, "From"),
-                                       sent_to=outbox.sent_with(_tags(message)),
-                                       dmarc_failed=_dmarc_failed(message))
+        reply = rsvp.read_reply(parts[0], _header(message, "From"),
+                                sent_to=outbox.sent_with(_tags(message)),
+                                dmarc_failed=_dmarc_failed(message))
+        if registrations.is_workshop(reply.meeting):
+            return InboundStatus.HANDLED, registrations.from_calendar_reply(reply)
+        row = rsvp.record_reply(reply)
     except rsvp.ReplyProblem as problem:
         return InboundStatus.KEPT, str(problem)
     return InboundStatus.HANDLED, _("Answer recorded: %(answer)s.", answer=rsvp.answer_label(row.answer))

@@ -99,7 +99,7 @@ def render(mailing: MeetingMailing, member: Member) -> Mail:
     token = personal_token(member.subscriber_id, member.address, meeting_id=meeting.id)
     method = METHOD.get(kind)
     # Replies go to the member's own address (the mail's envelope tag): only a reply
-    # there counts for them (inbound, rsvp.from_calendar_reply).
+    # there counts for them (inbound, rsvp.read_reply).
     ics = calendar.request(meeting, method, transport_address(member.address), member.name,
                            organizer=envelope_sender(member.code)) if method else None
     return compose(kind, lambda: SUBJECTS[kind](meeting),

@@ -9,6 +9,7 @@ and the mail is kept for organisers, never guessed.
 """
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
@@ -28,7 +29,7 @@ from ..shared.urls import external_url
 from ..shared.validation import normalise_email
 from ..subscriptions import services as subscriptions
 from . import calendar
-from .models import Answer, AnswerSource, Meeting, MeetingStatus, Rsvp
+from .models import Answer, AnswerSource, Meeting, MeetingKind, MeetingStatus, Rsvp
 
 PARTSTAT = {"ACCEPTED": Answer.YES, "TENTATIVE": Answer.MAYBE, "DECLINED": Answer.NO}
 INVITED = ("invitation", "update")  # the mails that carry a meeting request
@@ -221,18 +222,30 @@ def _parse_reply(ics: bytes):
     return meeting, address, answer, _version(item)
 
 
-def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | None] | None,
-                        dmarc_failed: bool = False) -> Rsvp:
-    """Record a calendar app's REPLY. It counts only when it came to the reply
-    address that one member's meeting request carried (``sent_to``: the address and
+@dataclass(frozen=True)
+class Reply:
+    """A calendar app's REPLY that proved its sender (``read_reply``)."""
+
+    meeting: Meeting
+    address: str  # the ATTENDEE, who is the sender and the invited person
+    answer: Answer
+    sequence: int
+    stamp: datetime | None
+
+    @property
+    def declines(self) -> bool:
+        return self.answer == Answer.NO
+
+
+def read_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | None] | None,
+               dmarc_failed: bool = False) -> Reply:
+    """A calendar app's REPLY, when it proves its sender: it came to the reply
+    address that one person's meeting request carried (``sent_to``: the address and
     meeting of that mail, which the inbound path found by the tag it was sent to),
-    its ATTENDEE is that member, the From address is theirs too and the receiving
+    its ATTENDEE is that person, the From address is theirs too and the receiving
     server did not find the From domain's DMARC failing. A From header proves
     nothing; the reply address, which no public calendar file carries, does.
-
-    A reply older than the answer recorded is stale (RFC 5546, 2.1.5: a lower
-    SEQUENCE, or the same one with an earlier DTSTAMP; against an answer given on the
-    web, a DTSTAMP before it) and kept for organisers: mail may arrive late."""
+    ``ReplyProblem`` otherwise."""
     meeting, address, answer, (sequence, stamp) = _parse_reply(ics)
     if dmarc_failed:
         raise ReplyProblem(_("The receiving server found the sender's domain failing DMARC: "
@@ -245,8 +258,8 @@ def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | No
         sender = normalise_email(parseaddr(sender)[1])
     except UserError:
         invited = sender = ""
-    subscriber = subscriptions.find_by_email(address)
-    if subscriber is None or not subscriptions.is_active(subscriber):
+    if meeting.kind == MeetingKind.MEETING and not subscriptions.is_active_address(address):
+        # (A NetzWerkStatt's registrants need not be on the list.)
         raise ReplyProblem(_("The reply comes from an address that is not on the list."))
     if sender != address:
         raise ReplyProblem(_("The reply was sent from another address than the one it "
@@ -254,16 +267,25 @@ def from_calendar_reply(ics: bytes, sender: str, *, sent_to: tuple[str, int | No
     if invited != address or sent_to[1] != meeting.id:
         raise ReplyProblem(_("The reply came to another member's reply address, or about "
                              "another meeting."))
+    return Reply(meeting, address, answer, sequence, stamp)
+
+
+def record_reply(reply: Reply) -> Rsvp:
+    """A member's answer from their calendar app (``read_reply``). A reply older
+    than the answer recorded is stale (RFC 5546, 2.1.5: a lower SEQUENCE, or the
+    same one with an earlier DTSTAMP; against an answer given on the web, a DTSTAMP
+    before it) and kept for organisers: mail may arrive late."""
+    subscriber = subscriptions.find_by_email(reply.address)
     recorded = db.session.scalar(sa.select(Rsvp).where(
-        Rsvp.meeting_id == meeting.id, Rsvp.subscriber_id == subscriber.id))
-    if recorded is not None and _stale(recorded, sequence, stamp):
+        Rsvp.meeting_id == reply.meeting.id, Rsvp.subscriber_id == subscriber.id))
+    if recorded is not None and _stale(recorded, reply.sequence, reply.stamp):
         raise ReplyProblem(_("An older reply than the answer recorded (%(answer)s): it "
                              "changes nothing.", answer=answer_label(recorded.answer)))
     try:
-        row = record(meeting, subscriber, answer, AnswerSource.CALENDAR)
+        row = record(reply.meeting, subscriber, reply.answer, AnswerSource.CALENDAR)
     except UserError as error:
         raise ReplyProblem(str(error)) from None
-    row.reply_sequence, row.reply_stamp = sequence, stamp
+    row.reply_sequence, row.reply_stamp = reply.sequence, reply.stamp
     return row
 
 

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..delivery import outbox
-from ..delivery.compose import compose
+from ..delivery.compose import compose, envelope_sender, new_code
 from ..meetings import calendar
 from ..shared.timeutil import spoken
 from ..shared.tokens import address_fingerprint, make_token
@@ -28,12 +28,14 @@ def status_url(registration) -> str:
 
 def _send(template: str, subject, registration, meeting, *, kind: str,
           calendar_method: str | None = None, named: bool = True, **context) -> None:
-    ics = None
+    # The calendar's replies go to this mail's own reply address: a decline there
+    # proves its sender and releases the place (docs/calendar.md).
+    code, ics = new_code(), None
     if calendar_method:
-        ics = (calendar.request(meeting, calendar_method, registration.email, registration.name),
-               calendar_method)
+        ics = (calendar.request(meeting, calendar_method, registration.email, registration.name,
+                                organizer=envelope_sender(code)), calendar_method)
     message = compose(
-        template, subject, address=registration.email,
+        template, subject, address=registration.email, code=code,
         name=registration.name if named else None,
         language=registration.language, sender=current_app.config["MAIL_DEFAULT_SENDER"],
         calendar=ics, meeting=meeting, registration=registration,

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..extensions import db
+from ..meetings import rsvp
 from ..meetings import services as meetings
 from ..shared import audit, ratelimit, spreadsheet
 from ..shared.database import by_id, utcnow
@@ -280,6 +281,23 @@ def _move_up(meeting, now) -> int:
         db.session.flush()
         mails.offer(registration, meeting)
     return offered
+
+
+def from_calendar_reply(reply: rsvp.Reply, now=None) -> str:
+    """A registrant's calendar app answered the meeting request of their place
+    (``rsvp.read_reply`` proved the sender). A decline releases the place as
+    cancelling on the status page does (the reply from their own reply address is
+    the confirmation that page asks for) and the next in line gets the offer; an
+    acceptance changes nothing. Returns what was done, for organisers."""
+    registration = _by_address(reply.meeting, reply.address)
+    if registration is None or registration.status not in ACTIVE:
+        raise rsvp.ReplyProblem(_("The reply is about a NetzWerkStatt this address holds no "
+                                  "registration for."))
+    if not reply.declines:
+        return _("The registrant keeps their registration: nothing to change.")
+    cancel(registration, now=now)
+    return _("Declined in the calendar app: the registration is cancelled and its place "
+             "offered to the next in line.")
 
 
 def cancel(registration: Registration, *, actor: str | None = None, now=None) -> Registration:

@@ -387,3 +387,35 @@ def test_every_fields_error_at_once_next_to_its_field(app, client, mailbox, sign
     assert meeting.status_code == 400
     assert {"start", "end", "district"} <= set(field_errors(meeting.text))
     assert 'value="Thema bleibt"' in meeting.text
+
+
+def test_declining_in_the_calendar_app_releases_the_place(app, client, runner, mailbox):
+    """The place's meeting request carries the registrant's own reply address; a
+    decline sent there by their calendar app cancels like the status page does, and
+    the next in line gets the offer. The same decline to the public address is kept."""
+    import icalendar
+
+    from tests.inbound import samples
+
+    meeting_id = workshop(app, capacity=1)
+    registered_and_confirmed(client, mailbox, meeting_id, "anna@example.org", name="Anna")
+    registered_and_confirmed(client, mailbox, meeting_id, "ben@example.org", name="Ben")
+    place = mailbox.to("anna@example.org")[-1]
+    request = next(part for part in place.walk() if part.get_content_type() == "text/calendar")
+    event = icalendar.Calendar.from_ical(request.get_payload(decode=True)).walk("VEVENT")[0]
+    organizer = str(event["organizer"]).removeprefix("mailto:")
+    assert organizer.startswith("einladung+")
+    uid, sequence = str(event["uid"]), int(event["sequence"])
+
+    forged = runner.invoke(args=["inbound"], input=samples.gmail(
+        uid, sequence, "anna@example.org", "einladung@vernetzer.example", partstat="DECLINED"))
+    assert forged.output.startswith("kept"), forged.output
+    assert people(app, meeting_id)["anna@example.org"] == "registered"
+
+    declined = runner.invoke(args=["inbound"], input=samples.gmail(
+        uid, sequence, "anna@example.org", organizer, partstat="DECLINED"))
+    assert declined.output.startswith("handled"), declined.output
+    assert people(app, meeting_id) == {"anna@example.org": "cancelled",
+                                       "ben@example.org": "offered"}
+    assert mailbox.to("ben@example.org")[-1]["Subject"] == \
+        "Ein Platz bei der NetzWerkStatt ist für Sie frei"
