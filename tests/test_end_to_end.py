@@ -252,16 +252,22 @@ def test_organiser_plans_the_year_and_withdraws_an_announcement_on_a_phone(servi
     # The announcement: written, previewed (the mail in a sandboxed frame), tested.
     go(browser, browser.find_element(By.LINK_TEXT, "Themen-Ankündigung schreiben"))
     browser.find_element(By.ID, "subject").send_keys("Thema: Nachbarschaftshilfe")
-    browser.find_element(By.ID, "body").send_keys("Liebe Leute, **kommt** vorbei!")
+    browser.find_element(By.ID, "body").send_keys(
+        "Liebe Leute, **kommt** vorbei!" + "\n\nWir sprechen über Nachbarschaftshilfe im "
+        "Stadtteil, was gut läuft und was nicht, und wer wen unterstützen kann." * 8)
     tomorrow = time.strftime("%Y-%m-%dT10:00", time.localtime(time.time() + 86400))
     browser.execute_script("arguments[0].value = arguments[1]",
                            browser.find_element(By.ID, "send_at"), tomorrow)
     go(browser, browser.find_element(By.ID, "submit"))
     heading_becomes(browser, "Vorschau")
     frame = browser.find_element(By.CSS_SELECTOR, "iframe.mail-preview")
-    assert frame.get_attribute("sandbox") == ""
+    assert frame.get_attribute("sandbox") == "allow-same-origin"  # nothing in it runs
     browser.switch_to.frame(frame)
     assert "kommt" in browser.find_element(By.TAG_NAME, "strong").text
+    # The whole mail is in view, its footer (the unsubscribe link) too.
+    wait_until(browser, lambda: browser.execute_script(
+        "return document.documentElement.scrollHeight <= window.innerHeight"))
+    assert "Abmelden" in browser.find_element(By.TAG_NAME, "body").text
     browser.switch_to.default_content()
     assert "an 1 Person" in browser.find_element(By.TAG_NAME, "main").text
     preview_url = browser.current_url

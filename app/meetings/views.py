@@ -531,9 +531,10 @@ def announcement_preview(announcement_id):
 @talisman(frame_options="SAMEORIGIN",
           content_security_policy={"default-src": "'none'", "style-src": "'unsafe-inline'",
                                    "img-src": "data:", "frame-ancestors": "'self'",
-                                   "sandbox": ""})
+                                   "sandbox": "allow-same-origin"})
 def announcement_mail(announcement_id):
-    """The HTML part alone, for the preview's sandboxed frame (no scripts, no forms)."""
+    """The HTML part alone, for the preview's sandboxed frame (no scripts, no forms;
+    of the same origin only so that the preview page can fit the frame to it)."""
     announcement = _announcement_or_404(announcement_id)
     message = announcements.preview(announcement, reader_email=g.organiser.email,
                                     reader_name=g.organiser.name)
