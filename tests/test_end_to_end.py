@@ -440,9 +440,26 @@ def test_visitors_find_answer_and_register_and_the_waiting_list_moves(service, b
                       "Nachbarschaftshilfe", "antwort=yes")
     assert "Danke, Ihre Antwort ist gespeichert" in browser.find_element(By.TAG_NAME, "main").text
 
-    # The full NetzWerkStatt: registered, confirmed, on the waiting list.
+    # The full NetzWerkStatt: sent empty on a phone, every field says what is missing
+    # right under it; then registered, confirmed, on the waiting list.
+    browser.set_window_size(390, 844)
     browser.get(service.url + f"/netzwerkstatt/{ids['workshop']}/anmelden")
     assert "Alle Plätze sind vergeben" in browser.find_element(By.TAG_NAME, "main").text
+    browser.find_element(By.ID, "organisation").send_keys("Bürgerverein")
+    go(browser, browser.find_element(By.ID, "submit"))
+    placed = browser.execute_script("""
+        return [...document.querySelectorAll('.field-error')].map(error => {
+          const input = document.querySelector(`[aria-describedby="${error.id}"]`);
+          const field = error.getBoundingClientRect(), box = input.getBoundingClientRect();
+          const before = error.previousElementSibling;  // the input, or its label
+          return [input.id, error.closest('.field') === input.closest('.field')
+                  && (before === input || before.htmlFor === input.id)
+                  && field.top >= box.bottom - 1 && field.width > 0
+                  && field.right <= window.innerWidth];
+        });""")
+    assert dict(placed) == {"name": True, "email": True, "consent": True}
+    assert browser.find_element(By.ID, "organisation").get_attribute("value") == "Bürgerverein"
+    browser.set_window_size(1280, 900)
     browser.find_element(By.ID, "name").send_keys("Wanda Wartend")
     browser.find_element(By.ID, "email").send_keys("warte@example.org")
     tick(browser, "consent")
