@@ -11,7 +11,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 
@@ -70,10 +70,3 @@ def serve(host, port, no_worker):
         if catcher is not None:
             catcher.stop()
 
-
-def main() -> None:
-    """The ``vernetzer`` command: the same as ``flask --app app``."""
-    from . import create_app
-
-    FlaskGroup(create_app=create_app, help="vernetzer: the Stadtteilvernetzer service.")(
-        prog_name="vernetzer")
