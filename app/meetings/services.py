@@ -9,6 +9,7 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ..extensions import db
@@ -435,7 +436,7 @@ def explain(proposal: planner.Proposal) -> str:
     """Why the planner proposes this date and district, in words for people."""
     kind = _("inner district") if proposal.kind == "inner" else _("outer district")
     parts = [_("never visited before") if proposal.last_visit is None
-             else _("last visited %(day)s", day=proposal.last_visit.strftime("%d.%m.%Y"))]
+             else _("last visited %(day)s", day=format_date(proposal.last_visit, "d.M.y"))]
     if proposal.alternates:
         parts.append(_("%(kind)s after %(previous)s", kind=kind, previous=proposal.previous))
     else:
@@ -447,7 +448,7 @@ def explain(proposal: planner.Proposal) -> str:
             skipped.setdefault(reason, []).append(day)
     for reason, days in skipped.items():
         parts.append(_("%(reason)s on %(days)s", reason=reason,
-                       days=", ".join(d.strftime("%d.%m.%Y") for d in sorted(days))))
+                       days=", ".join(format_date(d, "d.M.y") for d in sorted(days))))
     return "; ".join(parts)
 
 
