@@ -283,78 +283,141 @@ def _dns_server(value: str) -> tuple[str, int]:
     return address, number
 
 
-def check(config) -> None:
-    """Convert and check every setting in ``config`` (a Flask config), in place."""
-    if not config.get("SECRET_KEY"):
-        raise SettingsError("SECRET_KEY", "is not set: put it in the environment or in .env "
-                                          "(python3 dev.py serve writes one for local use)")
-    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
-    if not isinstance(fallbacks, list) or not all(isinstance(k, str) and k for k in fallbacks):
-        raise SettingsError("SECRET_KEY_FALLBACKS", "must be a JSON list of the old keys")
-    config["SECRET_KEY_FALLBACKS"] = fallbacks
-    base = urlsplit(str(config["BASE_URL"]))
+def _secret_key(config, name: str) -> None:
+    if not config.get(name):
+        raise SettingsError(name, "is not set: put it in the environment or in .env "
+                                  "(python3 dev.py serve writes one for local use)")
+
+
+def _key_list(config, name: str) -> None:
+    keys = config.get(name) or []
+    if not isinstance(keys, list) or not all(isinstance(key, str) and key for key in keys):
+        raise SettingsError(name, "must be a JSON list of the old keys")
+    config[name] = keys
+
+
+def _base_url(config, name: str) -> None:
+    base = urlsplit(str(config[name]))
     if base.scheme not in ("http", "https") or not base.hostname or base.query:
-        raise SettingsError("BASE_URL", f"{config['BASE_URL']!r} is not an address such as "
-                                        "https://vernetzer.example.org")
-    config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+        raise SettingsError(name, f"{config[name]!r} is not an address such as "
+                                  "https://vernetzer.example.org")
+    config[name] = str(config[name]).rstrip("/")
+
+
+def _database_url(config, name: str) -> None:
     try:
-        sa.make_url(config["SQLALCHEMY_DATABASE_URI"])
+        sa.make_url(config[name])
     except sa.exc.ArgumentError:
-        raise SettingsError("SQLALCHEMY_DATABASE_URI",
-                            "is not a database address such as "
-                            "postgresql+psycopg://user@host/vernetzer") from None
-    for name, minimum, maximum in (
-            ("MAIL_PORT", 1, 65535),
-            ("CONFIRM_TOKEN_MAX_AGE", 60, None), ("SUBSCRIBER_LINK_MAX_AGE", 60, None),
-            ("UNCONFIRMED_RETENTION_DAYS", 1, None), ("INVITE_BEFORE_DAYS", 0, 365),
-            ("REMIND_BEFORE_DAYS", 0, 365), ("OUTBOX_MAX_ATTEMPTS", 1, None),
-            ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
-            ("MAIL_QUOTA_PERSONAL_SHARE", 0, 50), ("MEETING_UPDATE_DELAY_MINUTES", 0, 24 * 60),
-            ("MAIL_CONNECTIONS", 1, 256), ("OUTBOX_BATCH", 1, 10000),
-            ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
-            ("SIGNIN_LINK_MAX_AGE", 60, None),
-            ("PUBLIC_FORM_MAX_AGE", 60, None), ("PAGE_CACHE_SECONDS", 0, 3600), ("PERMANENT_SESSION_LIFETIME", 60, None),
-            ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
-            ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
-            ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650)):
-        _whole(config, name, minimum, maximum)
-    for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY", "OUTBOX_HEARTBEAT_TIMEOUT",
-                 "OUTBOX_POLL_SECONDS", "SQLITE_BUSY_TIMEOUT"):
-        _seconds(config, name)
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS", "LOG_REQUESTS"):
-        _flag(config, name)
-    if config["LOG_FORMAT"] not in ("text", "json"):
-        raise SettingsError("LOG_FORMAT", f"{config['LOG_FORMAT']!r} is neither text nor json")
+        raise SettingsError(name, "is not a database address such as "
+                                  "postgresql+psycopg://user@host/vernetzer") from None
+
+
+def _whole_between(minimum: int, maximum: int | None = None):
+    return lambda config, name: _whole(config, name, minimum, maximum)
+
+
+def _one_of(*choices: str):
+    def checked(config, name: str) -> None:
+        if config[name] not in choices:
+            raise SettingsError(name, f"{config[name]!r} is not one of {', '.join(choices)}")
+    return checked
+
+
+def _optional(checker):
+    """``checker`` for a setting that may be left empty."""
+    return lambda config, name: checker(config, name) if config[name] else None
+
+
+def _districts(config, name: str) -> None:
+    try:
+        districts.load(config[name])
+    except ValueError as error:
+        raise SettingsError(name, str(error)) from None
+
+
+def _markdown_file(config, name: str) -> None:
+    if not os.path.isfile(config[name]):
+        raise SettingsError(name, f"{config[name]!r} is not a readable Markdown file")
+
+
+def _dns(config, name: str) -> None:
+    config[name] = _dns_server(str(config[name]))
+
+
+def _deprecated_rate_storage(config, name: str) -> None:
+    if name in config:
+        log.warning("FLASK_RATELIMIT_STORAGE_URI is no longer used: limits are counted in "
+                    "the database, which every process shares")
+
+
+# Every setting that is checked on its own, in order: its name and the check, which
+# converts the value in place (a number from the environment's text) or stops the
+# start with one line (``SettingsError``). ``RULES`` below then check settings that
+# must fit each other.
+SETTINGS = (
+    ("SECRET_KEY", _secret_key), ("SECRET_KEY_FALLBACKS", _key_list), ("BASE_URL", _base_url),
+    ("SQLALCHEMY_DATABASE_URI", _database_url),
+    *((name, _whole_between(minimum, maximum)) for name, minimum, maximum in (
+        ("MAIL_PORT", 1, 65535),
+        ("CONFIRM_TOKEN_MAX_AGE", 60, None), ("SUBSCRIBER_LINK_MAX_AGE", 60, None),
+        ("UNCONFIRMED_RETENTION_DAYS", 1, None), ("INVITE_BEFORE_DAYS", 0, 365),
+        ("REMIND_BEFORE_DAYS", 0, 365), ("OUTBOX_MAX_ATTEMPTS", 1, None),
+        ("OUTBOX_RETRY_BASE_SECONDS", 1, None), ("MAIL_RATE_PER_MINUTE", 0, None),
+        ("MAIL_QUOTA_PERSONAL_SHARE", 0, 50), ("MEETING_UPDATE_DELAY_MINUTES", 0, 24 * 60),
+        ("MAIL_CONNECTIONS", 1, 256), ("OUTBOX_BATCH", 1, 10000),
+        ("BOUNCE_LIMIT", 1, None), ("MEETING_WEEKDAY", 0, 6), ("MEETING_NO_REPEAT", 0, None),
+        ("SIGNIN_LINK_MAX_AGE", 60, None), ("PUBLIC_FORM_MAX_AGE", 60, None),
+        ("PAGE_CACHE_SECONDS", 0, 3600), ("PERMANENT_SESSION_LIFETIME", 60, None),
+        ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
+        ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
+        ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650))),
+    *((name, _seconds) for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY",
+                                    "OUTBOX_HEARTBEAT_TIMEOUT", "OUTBOX_POLL_SECONDS",
+                                    "SQLITE_BUSY_TIMEOUT")),
+    *((name, _flag) for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS",
+                                 "LOG_REQUESTS")),
+    ("LOG_FORMAT", _one_of("text", "json")),
+    *((name, _address) for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER",
+                                    "MAIL_UNSUBSCRIBE_ADDRESS", "MAIL_CALENDAR_ADDRESS")),
+    *((name, _optional(_address)) for name in ("MAIL_REPLY_TO", "INBOUND_FORWARD_TO")),
+    ("INBOUND_IMAP_TLS", _one_of("ssl", "starttls", "none")),
+    ("MAIL_QUOTA", lambda config, _name: _quota(config)),
+    *((name, _rate) for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP",
+                                 "SIGNIN_MAILS_PER_ADDRESS", "SIGNIN_MAILS_PER_IP",
+                                 "INBOUND_FORWARDS_PER_SENDER")),
+    ("RATELIMIT_STORAGE_URI", _deprecated_rate_storage),
+    *((name, _clock) for name in ("MEETING_START", "MEETING_END")),
+    ("DKIM_DNS_SERVER", _optional(_dns)),
+    ("DISTRICTS_FILE", _districts),
+    *((name, _optional(_markdown_file)) for name in ("LEGAL_IMPRINT_FILE", "LEGAL_PRIVACY_FILE")),
+    ("WIDGET_FRAME_ANCESTORS", _origins),
+)
+
+
+def _mail_security(config) -> None:
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise SettingsError("MAIL_USE_SSL", "cannot be used together with FLASK_MAIL_USE_TLS")
+
+
+def _heartbeat(config) -> None:
     if config["OUTBOX_HEARTBEAT_TIMEOUT"] <= config["OUTBOX_HEARTBEAT_EVERY"]:
         raise SettingsError("OUTBOX_HEARTBEAT_TIMEOUT",
                             "must be longer than FLASK_OUTBOX_HEARTBEAT_EVERY")
-    # List mail goes out from the default sender unless it has its own.
-    config["MAIL_LIST_SENDER"] = config["MAIL_LIST_SENDER"] or config["MAIL_DEFAULT_SENDER"]
-    for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER", "MAIL_UNSUBSCRIBE_ADDRESS",
-                 "MAIL_CALENDAR_ADDRESS"):
-        _address(config, name)
-    for name in ("MAIL_REPLY_TO", "INBOUND_FORWARD_TO"):
-        if config[name]:
-            _address(config, name)
-    if config["INBOUND_IMAP_TLS"] not in ("ssl", "starttls", "none"):
-        raise SettingsError("INBOUND_IMAP_TLS", "must be ssl, starttls or none")
+
+
+def _mailbox(config) -> None:
     if config["INBOUND_IMAP_HOST"] and not (config["INBOUND_IMAP_USER"]
                                             and config["INBOUND_IMAP_PASSWORD"]):
         raise SettingsError("INBOUND_IMAP_USER", "and FLASK_INBOUND_IMAP_PASSWORD are needed "
                                                  "with FLASK_INBOUND_IMAP_HOST")
-    _quota(config)
-    for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP", "SIGNIN_MAILS_PER_ADDRESS",
-                 "SIGNIN_MAILS_PER_IP", "INBOUND_FORWARDS_PER_SENDER"):
-        _rate(config, name)
-    if "RATELIMIT_STORAGE_URI" in config:
-        log.warning("FLASK_RATELIMIT_STORAGE_URI is no longer used: limits are counted in "
-                    "the database, which every process shares")
-    for name in ("MEETING_START", "MEETING_END"):
-        _clock(config, name)
+
+
+def _evening(config) -> None:
     if config["MEETING_END"] <= config["MEETING_START"]:
         raise SettingsError("MEETING_END", "must be later than FLASK_MEETING_START")
+
+
+def _dkim(config) -> None:
     dkim = ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY")
     missing = [name for name in dkim if not config[name]]
     if missing and len(missing) < len(dkim):
@@ -363,17 +426,22 @@ def check(config) -> None:
     if config["DKIM_PRIVATE_KEY"]:
         _key(config, "DKIM_PRIVATE_KEY", rsa.RSAPrivateKey,
              "an RSA private key in PEM (openssl genrsa 2048)")
-    _ed25519(config)
-    if config["DKIM_DNS_SERVER"]:
-        config["DKIM_DNS_SERVER"] = _dns_server(str(config["DKIM_DNS_SERVER"]))
-    try:
-        districts.load(config["DISTRICTS_FILE"])
-    except ValueError as error:
-        raise SettingsError("DISTRICTS_FILE", str(error)) from None
-    for name in ("LEGAL_IMPRINT_FILE", "LEGAL_PRIVACY_FILE"):
-        if config[name] and not os.path.isfile(config[name]):
-            raise SettingsError(name, f"{config[name]!r} is not a readable Markdown file")
-    _origins(config, "WIDGET_FRAME_ANCESTORS")
+
+
+def _language(config) -> None:
     if config["BABEL_DEFAULT_LOCALE"] not in config["LANGUAGES"]:
         raise SettingsError("BABEL_DEFAULT_LOCALE",
                             f"must be one of {', '.join(config['LANGUAGES'])}")
+
+
+RULES = (_mail_security, _heartbeat, _mailbox, _evening, _dkim, _ed25519, _language)
+
+
+def check(config) -> None:
+    """Convert and check every setting in ``config`` (a Flask config), in place."""
+    # List mail goes out from the default sender unless it has its own.
+    config["MAIL_LIST_SENDER"] = config["MAIL_LIST_SENDER"] or config["MAIL_DEFAULT_SENDER"]
+    for name, checked in SETTINGS:
+        checked(config, name)
+    for rule in RULES:
+        rule(config)
