@@ -5,7 +5,8 @@ changes nothing. Changes of time, place or status raise the calendar ``sequence`
 """
 
 import uuid
-from datetime import date, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -157,7 +158,30 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
         raise UserError(_("A cancelled meeting cannot be changed."))
     if meeting.status == MeetingStatus.HELD:
         raise UserError(_("A meeting that has taken place cannot be changed."))
-    problems = problems or Problems()
+    change = _worked_out(meeting, changes, problems or Problems(), now or utcnow())
+    if local(change.start).date() != local(meeting.start_at).date():
+        _check_evening(change.start, meeting, allow_same_evening)
+    _apply(meeting, change, actor=actor, notify=notify, now=now)
+    return meeting
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A meeting as a change would leave it."""
+
+    start: datetime
+    end: datetime
+    district: str
+    venue: Venue | None
+    topic: str | None
+    host_organisation: str | None
+    host_contact: str | None
+    description: str | None
+    notes: str | None
+
+
+def _worked_out(meeting: Meeting, changes: dict, problems: Problems, now) -> _Change:
+    """The meeting with ``changes``, every field checked; their problems raised together."""
     start = changes.get("start") or meeting.start_at
     end = changes.get("end") or meeting.end_at
     venue = (problems.check("venue_id", _venue, changes["venue_id"]) if "venue_id" in changes
@@ -165,39 +189,43 @@ def update(meeting: Meeting, *, actor: str, now=None, allow_same_evening=False,
     district = (problems.check("district", clean_district, changes["district"])
                 if changes.get("district")
                 else (venue.district if "venue_id" in changes and venue else meeting.district))
-    _check(problems, start, end, district, venue, now or utcnow())
+    _check(problems, start, end, district, venue, now)
     topic = (problems.check("topic", clean_text, changes["topic"], 200, _("Topic"))
              if "topic" in changes else meeting.topic)
     hosts = _hosts(problems, changes.get("host_organisation", meeting.host_organisation),
                    changes.get("host_contact", meeting.host_contact))
     problems.done()
-    if local(start).date() != local(meeting.start_at).date():
-        _check_evening(start, meeting, allow_same_evening)
-    moved = (start, end, district, venue) != (meeting.start_at, meeting.end_at,
-                                             meeting.district, meeting.venue)
+    return _Change(
+        start=start, end=end, district=district, venue=venue, topic=topic, **hosts,
+        description=((changes["description"] or "").strip() or None
+                     if "description" in changes else meeting.description),
+        notes=((changes["notes"] or "").strip() or None
+               if "notes" in changes else meeting.organiser_notes))
+
+
+def _apply(meeting: Meeting, change: _Change, *, actor: str, notify: bool, now) -> None:
+    """Write ``change``, audited. A new time or place (or ``notify``) raises the
+    sequence and, for an announced meeting, sends those invited an update."""
+    moved = (change.start, change.end, change.district, change.venue) != (
+        meeting.start_at, meeting.end_at, meeting.district, meeting.venue)
     before_start = meeting.start_at
     before = {"start": spoken(meeting.start_at), "district": meeting.district,
               "venue": meeting.venue.name if meeting.venue else None, "topic": meeting.topic,
               "host": meeting.host_organisation}
-    meeting.start_at, meeting.end_at, meeting.district, meeting.venue = start, end, district, venue
-    meeting.topic = topic
-    meeting.host_organisation, meeting.host_contact = (hosts["host_organisation"],
-                                                       hosts["host_contact"])
-    if "description" in changes:
-        meeting.description = (changes["description"] or "").strip() or None
-    if "notes" in changes:
-        meeting.organiser_notes = (changes["notes"] or "").strip() or None
+    meeting.start_at, meeting.end_at = change.start, change.end
+    meeting.district, meeting.venue, meeting.topic = change.district, change.venue, change.topic
+    meeting.host_organisation, meeting.host_contact = change.host_organisation, change.host_contact
+    meeting.description, meeting.organiser_notes = change.description, change.notes
     if moved or notify:
         meeting.sequence += 1
         if meeting.status == MeetingStatus.ANNOUNCED:
-            if start != before_start and meeting.previous_start_at is None:
+            if change.start != before_start and meeting.previous_start_at is None:
                 meeting.previous_start_at = before_start  # shown as "moved" in public
             invitations.meeting_changed(meeting, now)
     audit.record(actor, "meeting.update", f"meeting {meeting.id}", before=before,
-                 after={"start": spoken(start), "district": district,
-                        "venue": venue.name if venue else None, "topic": topic,
-                        "host": hosts["host_organisation"]})
-    return meeting
+                 after={"start": spoken(change.start), "district": change.district,
+                        "venue": change.venue.name if change.venue else None,
+                        "topic": change.topic, "host": change.host_organisation})
 
 
 def announce(meeting: Meeting, *, actor: str, now=None) -> Meeting:
