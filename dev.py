@@ -59,7 +59,10 @@ def ensure_dotenv() -> None:
 
 def test(pytest_args: list[str]) -> int:
     """The style (ruff), the architecture's contracts (import-linter) and pytest; all
-    three run, and the first failure's exit status is the result."""
+    three run, and the first failure's exit status is the result. pytest runs on as
+    many processes as the machine has cores (pytest-xdist) unless ``-n`` is given."""
+    if not any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        pytest_args = ["--numprocesses", "auto", *pytest_args]
     results = [
         subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT).returncode,
         subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=ROOT).returncode,

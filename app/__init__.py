@@ -124,7 +124,9 @@ def _register_domains(app: Flask) -> None:
     from .legal import views as legal_views
     from .meetings import cli as meetings_cli
     from .meetings import invitations
-    from .meetings import views as meetings_views
+    from .meetings.views import announcements as announcement_views
+    from .meetings.views import organisers as meeting_organiser_views
+    from .meetings.views import public as meeting_views
     from .operations import cli as operations_cli
     from .operations import views as operations_views
     from .organisers import cli as organisers_cli
@@ -144,8 +146,8 @@ def _register_domains(app: Flask) -> None:
         kinds=invitations.KINDS, prepare=invitations.prepare, render=invitations.render,
         wanted=subscriptions.wanting_list_mail, hard_bounce=subscriptions.count_hard_bounce))
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
-    for blueprint in (subscriptions_views.bp, organisers_views.bp, meetings_views.bp,
-                      delivery_views.bp, inbound_views.bp, registrations_views.bp,
+    for blueprint in (subscriptions_views.bp, organisers_views.bp, meeting_views.bp,
+                      meeting_organiser_views.bp, announcement_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
                       legal_views.bp, operations_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:

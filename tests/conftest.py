@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -35,6 +36,7 @@ from itsdangerous import URLSafeTimedSerializer
 from app import create_app
 from app.delivery import sender
 from app.extensions import db
+from app.shared.database import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("VERNETZER_TEST_POSTGRES_URL")
@@ -379,7 +381,8 @@ def link_in(message, fragment: str) -> str:
     return next(path_of(link) for link in links_in(message) if fragment in link)
 
 
-def add_organiser(runner, email, role):
+def organiser(runner, email="orga@example.org", role="organiser") -> None:
+    """An organiser, added as an admin would: through ``flask organisers add``."""
     assert runner.invoke(args=["organisers", "add", email, "--role", role]).exit_code == 0
 
 
@@ -388,7 +391,7 @@ def sign_in(client, runner, mailbox):
     """``sign_in(email, role)``: add an organiser and sign ``client`` in as them, by
     the link in the mail; returns the (now used) link."""
     def sign_in_as(email="orga@example.org", role="organiser"):
-        add_organiser(runner, email, role)
+        organiser(runner, email, role)
         request_link(client, email)
         link = signin_link(mailbox, email)
         client.post(link, data={"csrf_token": csrf_token(client.get(link).text)})
@@ -397,14 +400,42 @@ def sign_in(client, runner, mailbox):
     return sign_in_as
 
 
-def venue_in(district: str) -> int:
-    """The ID of a venue in ``district`` (made once), for meetings to be announced."""
-    import sqlalchemy as sa
+# Factories for what many tests need in the database. They work inside the caller's
+# app context (``with app.app_context():`` or ``app.test_request_context()``), go
+# through the services where there is one, and commit.
 
-    from app.extensions import db
+def member(email="mitglied@example.org", *, status=None, language="de", **fields):
+    """A person on the list: active, imported, German unless told otherwise."""
+    from app.subscriptions.models import Subscriber, SubscriberStatus
+
+    person = Subscriber(email=email, status=status or SubscriberStatus.ACTIVE, source="import",
+                        language=language, **fields)
+    db.session.add(person)
+    db.session.commit()
+    return person
+
+
+def venue(district: str = "Mitte"):
+    """A venue in ``district`` (made once: every later call gets the same one)."""
     from app.meetings import venues
     from app.meetings.models import Venue
 
-    found = db.session.scalar(sa.select(Venue.id).where(Venue.district == district))
+    found = db.session.scalar(sa.select(Venue).where(Venue.district == district))
     return found or venues.add_venue(actor="test", name=f"Bürgerhaus {district}",
-                                     address=f"Marktplatz 1, {district}", district=district).id
+                                     address=f"Marktplatz 1, {district}", district=district)
+
+
+def announced_meeting(district="Mitte", *, start=None, hours=2, now=None, **fields):
+    """A meeting in ``district`` at a venue there, ten days ahead unless ``start`` says
+    otherwise, announced by the services as an organiser would; ``fields`` go to
+    ``meetings.create`` (topic, kind, host_organisation, ...)."""
+    from app.meetings import services as meetings
+
+    start = start or utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
+    fields.setdefault("venue_id", venue(district).id)
+    fields.setdefault("allow_same_evening", True)
+    meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=hours),
+                              district=district, now=now, **fields)
+    meetings.announce(meeting, actor="test", now=now)
+    db.session.commit()
+    return meeting

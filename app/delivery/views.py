@@ -1,10 +1,10 @@
 """Pages of delivery: the organisers' view of every send, and (only with
 ``MAIL_CATCHER`` on, as in ``python3 dev.py serve``) the local mail catcher."""
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 
-from ..shared.web import organiser_required
+from ..shared.web import or_404, organiser_required
 from . import catcher, outbox
 
 bp = Blueprint("delivery", __name__)
@@ -48,9 +48,7 @@ def catcher_index():
 
 @catcher_bp.get("/<key>")
 def catcher_mail(key):
-    message = catcher.message(current_app.config["MAIL_CATCHER_DIR"], key)
-    if message is None:
-        abort(404)
+    message = or_404(catcher.message(current_app.config["MAIL_CATCHER_DIR"], key))
     text = message.get_body(preferencelist=("plain",))
     return render_template(
         "delivery/catcher_mail.html", message=message,

@@ -4,14 +4,13 @@ reply from an unknown address to a member, mark it as dealt with."""
 from email import policy
 from email.parser import BytesParser
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..extensions import db
 from ..meetings import services as meetings
 from ..shared.forms import ButtonForm
-from ..shared.web import attempt, organiser_required
+from ..shared.web import carry_out, or_404, organiser_required
 from . import services as inbound
 from .forms import AssignReplyForm
 
@@ -38,9 +37,7 @@ def kept_list():
 @bp.route("/<int:mail_id>", methods=["GET", "POST"])
 @organiser_required
 def kept_mail(mail_id):
-    mail = inbound.find(mail_id)
-    if mail is None:
-        abort(404)
+    mail = or_404(inbound.find(mail_id))
     details = inbound.reply_details(mail)
     form = AssignReplyForm()
     form.meeting_id.choices = [SelectChoice(str(m.id), f"{m.start_at:%d.%m.%Y} {m.district}")
@@ -50,12 +47,10 @@ def kept_mail(mail_id):
         if details["meeting"]:
             form.meeting_id.data = str(details["meeting"].id)
     if form.validate_on_submit():
-        ok, _result = attempt(lambda: inbound.assign(
+        ok, _result = carry_out(lambda: inbound.assign(
             mail, meeting_id=int(form.meeting_id.data or 0), email=form.email.data,
-            answer=form.answer.data, actor=g.organiser.email))
+            answer=form.answer.data, actor=g.organiser.email), _("The answer has been recorded."))
         if ok:
-            db.session.commit()
-            flash(_("The answer has been recorded."), "success")
             return redirect(url_for(".kept_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("inbound/mail.html", mail=mail, text=_readable_text(mail.raw),
@@ -65,11 +60,8 @@ def kept_mail(mail_id):
 @bp.post("/<int:mail_id>/erledigt")
 @organiser_required
 def mark_done(mail_id):
-    mail = inbound.find(mail_id)
-    if mail is None:
-        abort(404)
+    mail = or_404(inbound.find(mail_id))
     if ButtonForm().validate_on_submit():
-        inbound.done(mail, actor=g.organiser.email)
-        db.session.commit()
-        flash(_("The mail is marked as dealt with."), "success")
+        carry_out(lambda: inbound.done(mail, actor=g.organiser.email),
+                  _("The mail is marked as dealt with."))
     return redirect(url_for(".kept_list"))

@@ -80,13 +80,19 @@ def from_link(meeting_id: int, rsvp_token: str):
     return meeting, subscriber
 
 
-def check_open(meeting: Meeting, now=None) -> None:
-    """Answers are taken for an announced meeting that has not started."""
+def closed_reason(meeting: Meeting, now=None) -> str | None:
+    """Why answers are no longer taken for ``meeting``, or None: they are taken for an
+    announced meeting that has not started."""
     if meeting.status == MeetingStatus.CANCELLED:
-        raise UserError(_("This meeting has been cancelled; no answer is needed."))
+        return _("This meeting has been cancelled; no answer is needed.")
     if meeting.status != MeetingStatus.ANNOUNCED or meeting.start_at <= (now or utcnow()):
-        raise UserError(_("This meeting has already started; answers can no longer "
-                          "be changed."))
+        return _("This meeting has already started; answers can no longer be changed.")
+    return None
+
+
+def check_open(meeting: Meeting, now=None) -> None:
+    if reason := closed_reason(meeting, now):
+        raise UserError(reason)
 
 
 def request_link(meeting: Meeting, email: str, answer, *, ip: str | None) -> bool:

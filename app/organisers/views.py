@@ -4,11 +4,11 @@ signed-in organiser (``g.organiser``) for every request, which the guards in
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..shared import audit
 from ..shared.forms import ButtonForm
 from ..shared.tokens import TokenError
-from ..shared.web import admin_required, attempt, client_ip
+from ..shared.web import admin_required, carry_out, client_ip
 from . import services as organisers
 from .forms import SigninForm
 
@@ -31,10 +31,9 @@ def signin_lifetime():
 def signin():
     form = SigninForm()
     if form.validate_on_submit():
-        ok, _result = attempt(lambda: organisers.request_signin(form.email.data, ip=client_ip()),
+        ok, _result = carry_out(lambda: organisers.request_signin(form.email.data, ip=client_ip()),
                               field=form.email)
         if ok:
-            db.session.commit()
             return render_template("organisers/signin_sent.html")
     return render_template("organisers/signin.html", form=form), 400 if form.errors else 200
 
@@ -45,13 +44,12 @@ def signin_link(token):
     form = ButtonForm()
     try:
         if form.validate_on_submit():
-            organiser = organisers.sign_in(token)
-            db.session.commit()
+            _ok, organiser = carry_out(lambda: organisers.sign_in(token))
             session.clear()  # a fresh session: no fixation
             session["organiser_id"] = organiser.id
             session["organiser_session"] = organiser.session_version
             session.permanent = True
-            return redirect(url_for("meetings.meeting_list"))
+            return redirect(url_for("meetings_orga.meeting_list"))
         organisers.check_signin(token)
     except TokenError as error:
         return render_template("organisers/signin_problem.html", reason=error.reason), 400
@@ -62,8 +60,7 @@ def signin_link(token):
 def signout():
     if ButtonForm().validate_on_submit():
         if g.organiser is not None:
-            organisers.sign_out(g.organiser)
-            db.session.commit()
+            carry_out(lambda: organisers.sign_out(g.organiser))
         session.clear()
     return redirect(url_for("subscriptions.index"))
 

@@ -43,13 +43,20 @@ def is_workshop(meeting) -> bool:
     return meeting is not None and meeting.kind == "workshop"
 
 
-def check_open(meeting, now=None) -> None:
-    """Registration is possible: an announced NetzWerkStatt ahead, registration open."""
+def closed_reason(meeting, now=None) -> str | None:
+    """Why nobody can register for ``meeting``, or None: registration is possible for
+    an announced NetzWerkStatt ahead whose registration is open."""
     if meeting.status != "announced" or meeting.start_at <= (now or utcnow()):
-        raise UserError(_("This NetzWerkStatt is over or cancelled; nobody can register "
-                          "for it any more."))
+        return _("This NetzWerkStatt is over or cancelled; nobody can register for it "
+                 "any more.")
     if not meeting.registration_open:
-        raise UserError(_("Registration for this NetzWerkStatt is closed."))
+        return _("Registration for this NetzWerkStatt is closed.")
+    return None
+
+
+def check_open(meeting, now=None) -> None:
+    if reason := closed_reason(meeting, now):
+        raise UserError(reason)
 
 
 def places(meeting) -> dict:

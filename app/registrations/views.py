@@ -4,16 +4,15 @@ organisers' page with places, lists, moves and the host's export."""
 
 import io
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..meetings import services as meetings
-from ..shared.errors import UserError
 from ..shared.forms import ButtonForm
 from ..shared.tokens import TokenError
-from ..shared.web import attempt, client_ip, organiser_required
+from ..shared.web import carry_out, client_ip, or_404, organiser_required
 from . import services as registrations
 from .forms import MemberRegistrationForm, OfferForm, RegistrationForm, SettingsForm
 from .models import RegistrationStatus
@@ -57,10 +56,9 @@ def register(meeting_id):
     meeting = _workshop_or_404(meeting_id)
     form = RegistrationForm()
     if form.validate_on_submit():
-        ok, registration = attempt(lambda: registrations.register(
+        ok, registration = carry_out(lambda: registrations.register(
             meeting, email=form.email.data, **_details(form), ip=client_ip()), form=form)
         if ok:
-            db.session.commit()
             return render_template("registrations/check_your_mail.html", meeting=meeting,
                                    held_back=registration is None)
     return _form_page(meeting, form)
@@ -78,11 +76,10 @@ def register_member(meeting_id, token):
     form = MemberRegistrationForm(data={"name": member.name or "",
                                         "organisation": member.organisation or ""})
     if form.validate_on_submit():
-        ok, registration = attempt(lambda: registrations.register(
+        ok, registration = carry_out(lambda: registrations.register(
             meeting, email=member.email, **_details(form), ip=client_ip(), member=member),
             form=form)
         if ok:
-            db.session.commit()
             return redirect(url_for(".status", token=registrations.status_token(registration)))
     return _form_page(meeting, form, member=member)
 
@@ -95,14 +92,9 @@ def _details(form) -> dict:
 
 
 def _form_page(meeting, form, *, member=None):
-    problem = None
-    try:
-        registrations.check_open(meeting)
-    except UserError as error:
-        problem = str(error)
     status = 400 if request.method == "POST" else 200
     return render_template("registrations/register.html", form=form, meeting=meeting,
-                           member=member, problem=problem,
+                           member=member, closed=registrations.closed_reason(meeting),
                            places=registrations.places(meeting)), status
 
 
@@ -113,9 +105,8 @@ def confirm(token):
     try:
         registration = registrations.check_confirm_token(token)
         if form.validate_on_submit():
-            ok, _result = attempt(lambda: registrations.confirm(token))
+            ok, _result = carry_out(lambda: registrations.confirm(token))
             if ok:
-                db.session.commit()
                 return redirect(url_for(".status", token=registrations.status_token(registration)))
     except TokenError as error:
         return _link_problem(error)
@@ -134,11 +125,10 @@ def status(token):
     form = ButtonForm()
     asking = form.validate_on_submit() and request.form.get("sure") != "yes"
     if form.validate_on_submit() and not asking:
-        ok, _result = attempt(lambda: registrations.cancel(registration))
+        ok, _result = carry_out(
+            lambda: registrations.cancel(registration),
+            _("Your registration is cancelled. Thank you for letting us know."))
         if ok:
-            db.session.commit()
-            flash(_("Your registration is cancelled. Thank you for letting us know."),
-                  "success")
             return redirect(url_for(".status", token=token))
     status_code = 400 if request.method == "POST" and not asking else 200
     return render_template("registrations/status.html", registration=registration, form=form,
@@ -160,13 +150,11 @@ def offer(registration_id, token):
     form = OfferForm()
     if form.validate_on_submit():
         accept = bool(form.accept.data)
-        ok, _result = attempt(lambda: registrations.answer_offer(
-            registration_id, token, accept=accept))
+        ok, _result = carry_out(
+            lambda: registrations.answer_offer(registration_id, token, accept=accept),
+            _("The place is yours. See you there!") if accept else
+            _("Thank you for letting us know; the place goes to the next person."))
         if ok:
-            db.session.commit()
-            flash(_("The place is yours. See you there!") if accept else
-                  _("Thank you for letting us know; the place goes to the next person."),
-                  "success")
             return redirect(url_for(".status", token=registrations.status_token(registration)))
     status_code = 400 if request.method == "POST" else 200
     return render_template("registrations/offer.html", registration=registration, form=form,
@@ -185,13 +173,11 @@ def manage(meeting_id):
         form.childcare_capacity.data = meeting.childcare_capacity \
             if meeting.childcare_capacity is not None else ""
     elif form.validate_on_submit():
-        ok, _result = attempt(lambda: registrations.configure(
+        ok, _result = carry_out(lambda: registrations.configure(
             meeting, actor=g.organiser.email, open_=form.registration_open.data,
             capacity=form.capacity.data, childcare_capacity=form.childcare_capacity.data),
-            form=form)
+            _("The changes have been saved."), form=form)
         if ok:
-            db.session.commit()
-            flash(_("The changes have been saved."), "success")
             return redirect(url_for(".manage", meeting_id=meeting_id))
     status_code = 400 if request.method == "POST" else 200
     return render_template("registrations/manage.html", meeting=meeting, form=form,
@@ -205,15 +191,10 @@ def manage(meeting_id):
          "absagen):action>")
 @organiser_required
 def move(registration_id, action):
-    registration = registrations.find(registration_id)
-    if registration is None:
-        abort(404)
+    registration = or_404(registrations.find(registration_id))
     if ButtonForm().validate_on_submit():
-        ok, _result = attempt(lambda: registrations.move(registration, action,
-                                                         actor=g.organiser.email))
-        if ok:
-            db.session.commit()
-            flash(_("%(name)s has been moved.", name=registration.name), "success")
+        carry_out(lambda: registrations.move(registration, action, actor=g.organiser.email),
+                  _("%(name)s has been moved.", name=registration.name))
     return redirect(url_for(".manage", meeting_id=registration.meeting_id))
 
 

@@ -54,33 +54,49 @@ def admin_required(view):
     return wrapped
 
 
-def attempt(action, *, field=None, form=None) -> tuple[bool, object]:
-    """The one way a page reports a user error.
+def or_404(found):
+    """What a service found, or the "page does not exist" answer when it found nothing."""
+    if found is None:
+        abort(404)
+    return found
 
-    Runs ``action`` (a service call). On ``UserError`` the transaction is rolled back
-    and the message shown: each of its ``fields`` next to that field of ``form``,
-    else inline under the form ``field`` if given, else flashed at the top of the
-    page. Returns ``(True, result)`` or ``(False, error)``; the caller commits on
-    success.
+
+def carry_out(action, success=None, *, form=None, field=None) -> tuple[bool, object]:
+    """The one way a view runs a service and reports a user error: try, commit, say so.
+
+    Runs ``action`` (a service call). On success the session is committed (the worker
+    sends what the action queued) and ``success`` is flashed: a message, or a function
+    that makes it from the result. On ``UserError`` the transaction is rolled back and
+    the message shown: each of its ``fields`` next to that field of ``form``, else
+    under the form ``field`` if given, else flashed at the top of the page. Returns
+    ``(True, result)`` or ``(False, error)``; the view then redirects or shows the form.
     """
     try:
-        return True, action()
+        result = action()
     except UserError as error:
         db.session.rollback()
-        unplaced = []
-        for name, message in error.fields.items():
-            if form is not None and name in form:
-                form[name].errors = [*form[name].errors, message]
-            else:
-                unplaced.append(message)
-        if error.fields:
-            if unplaced:
-                flash(" ".join(unplaced), "error")
-        elif field is not None:
-            field.errors.append(str(error))
-        else:
-            flash(str(error), "error")
+        _show(error, form, field)
         return False, error
+    db.session.commit()
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return True, result
+
+
+def _show(error: UserError, form, field) -> None:
+    unplaced = []
+    for name, message in error.fields.items():
+        if form is not None and name in form:
+            form[name].errors = [*form[name].errors, message]
+        else:
+            unplaced.append(message)
+    if error.fields:
+        if unplaced:
+            flash(" ".join(unplaced), "error")
+    elif field is not None:
+        field.errors.append(str(error))
+    else:
+        flash(str(error), "error")
 
 
 # Statuses (of meetings, subscribers, announcements, mails, registrations) in words.

@@ -23,12 +23,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..delivery import outbox
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..shared.districts import all_districts
 from ..shared.forms import ButtonForm, district_choices
 from ..shared.public_pages import public_page
 from ..shared.tokens import TokenError
-from ..shared.web import admin_required, attempt, client_ip, user_agent
+from ..shared.web import admin_required, carry_out, client_ip, user_agent
 from . import consent, csv_io, mails
 from . import services as subscribers
 from .forms import (
@@ -57,11 +57,10 @@ def index():
     if form.validate_on_submit():
         if form.website.data:  # a bot filled in the honeypot
             return render_template("subscriptions/check_your_mail.html")
-        ok, sent = attempt(lambda: subscribers.subscribe(
+        ok, sent = carry_out(lambda: subscribers.subscribe(
             form.email.data, form.name.data, ip=client_ip(), user_agent=user_agent(),
             language=language), field=form.email)
         if ok:
-            db.session.commit()
             return render_template("subscriptions/check_your_mail.html", held_back=not sent)
     status = 400 if form.errors else 200
     return render_template("subscriptions/index.html", form=form,
@@ -79,8 +78,8 @@ def confirm(token):
     form = ButtonForm()
     try:
         if form.validate_on_submit():
-            subscriber = subscribers.confirm(token, ip=client_ip(), user_agent=user_agent())
-            db.session.commit()
+            _ok, subscriber = carry_out(
+                lambda: subscribers.confirm(token, ip=client_ip(), user_agent=user_agent()))
             return render_template("subscriptions/confirmed.html", subscriber=subscriber)
         subscribers.check_confirm_token(token)
     except TokenError as error:
@@ -92,8 +91,7 @@ def confirm(token):
 def resend(token):
     """Send a new confirmation link for an expired one."""
     if ButtonForm().validate_on_submit():
-        subscribers.resend_confirmation(token, ip=client_ip())
-        db.session.commit()
+        carry_out(lambda: subscribers.resend_confirmation(token, ip=client_ip()))
     return render_template("subscriptions/check_your_mail.html")
 
 
@@ -110,9 +108,8 @@ def unsubscribe(token):
     if request.method == "POST":
         if request.form.get("List-Unsubscribe") != "One-Click":
             return render_template("error.html", message=_("This request is incomplete.")), 400
-        subscribers.unsubscribe(subscriber, ConsentSource.FORM, ip=client_ip(),
-                                user_agent=user_agent())
-        db.session.commit()
+        carry_out(lambda: subscribers.unsubscribe(subscriber, ConsentSource.FORM,
+                                                  ip=client_ip(), user_agent=user_agent()))
         return render_template("subscriptions/unsubscribed.html")
     return render_template("subscriptions/unsubscribe.html", form=OneClickForm(),
                            subscriber=subscriber)
@@ -129,19 +126,14 @@ def preferences(token):
     form.sector.choices = sector_choices()
     if request.method == "GET":
         form.sector.data = subscriber.sector.value if subscriber.sector else ""
-    status = 200
     if form.validate_on_submit():
-        ok, _result = attempt(lambda: subscribers.update_preferences(
+        ok, _result = carry_out(lambda: subscribers.update_preferences(
             subscriber, name=form.name.data, organisation=form.organisation.data,
-            district=form.district.data, sector=form.sector.data, language=form.language.data))
-        if not ok:
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("Your settings have been saved."), "success")
+            district=form.district.data, sector=form.sector.data, language=form.language.data),
+            _("Your settings have been saved."))
+        if ok:
             return redirect(url_for(".preferences", token=token))
-    elif request.method == "POST":
-        status = 400
+    status = 400 if request.method == "POST" else 200
     return render_template("subscriptions/preferences.html", form=form, subscriber=subscriber,
                            token=token, links=mails.subscriber_links(subscriber),
                            on_the_list=subscribers.is_active(subscriber),
@@ -158,11 +150,10 @@ def subscribe_again(token):
         return _token_problem(error)
     if not ButtonForm().validate_on_submit():
         return redirect(url_for(".preferences", token=token))
-    ok, sent = attempt(lambda: subscribers.subscribe(
+    ok, sent = carry_out(lambda: subscribers.subscribe(
         subscriber.email, ip=client_ip(), user_agent=user_agent(),
         language=subscriber.language))
     if ok:
-        db.session.commit()
         return render_template("subscriptions/check_your_mail.html", held_back=not sent)
     return redirect(url_for(".preferences", token=token))
 
@@ -236,10 +227,7 @@ def _person_form(form_class, subscriber=None):
 def _person_done(action, success: str, subscriber_id=None):
     """Run an action on a person; commit and say so, or show the user error. Back to
     the person's page (or the list, when the person is gone)."""
-    ok, _result = attempt(action)
-    if ok:
-        db.session.commit()
-        flash(success, "success")
+    carry_out(action, success)
     if subscriber_id is None:
         return redirect(url_for(".subscriber_list"))
     return redirect(url_for(".person", subscriber_id=subscriber_id))
@@ -250,13 +238,12 @@ def _person_done(action, success: str, subscriber_id=None):
 def add_person():
     form = _person_form(AddPersonForm)
     if form.validate_on_submit():
-        ok, added = attempt(lambda: subscribers.add_person(
+        ok, added = carry_out(lambda: subscribers.add_person(
             form.email.data, actor=g.organiser.email, name=form.name.data,
             organisation=form.organisation.data, district=form.district.data,
-            consent_note=form.consent_note.data, confirm_by_mail=form.confirm_by_mail.data))
+            consent_note=form.consent_note.data, confirm_by_mail=form.confirm_by_mail.data),
+            lambda added: _("%(email)s has been added.", email=added.email))
         if ok:
-            db.session.commit()
-            flash(_("%(email)s has been added.", email=added.email), "success")
             return redirect(url_for(".person", subscriber_id=added.id))
     status = 400 if request.method == "POST" else 200
     return render_template("subscriptions/add_person.html", form=form), status
@@ -314,10 +301,9 @@ def subscriber_import():
     """Step one: check the upload and keep it; the report offers step two."""
     form = ImportForm()
     if form.validate_on_submit() and form.file.data:
-        ok, kept = attempt(lambda: csv_io.keep(form.file.data.read(), actor=g.organiser.email))
+        ok, kept = carry_out(lambda: csv_io.keep(form.file.data.read(), actor=g.organiser.email))
         if ok:
             pending, report = kept
-            db.session.commit()
             apply_form = ImportApplyForm(pending=pending.id)
             return render_template("subscriptions/import_report.html", report=report,
                                    form=apply_form)
@@ -332,12 +318,11 @@ def subscriber_import_apply():
     """Step two: import the kept upload."""
     form = ImportApplyForm()
     if form.validate_on_submit():
-        ok, added = attempt(lambda: csv_io.apply_kept(
+        ok, added = carry_out(lambda: csv_io.apply_kept(
             form.pending.data, consent_note=form.consent_note.data,
-            confirm_by_mail=form.confirm_by_mail.data, actor=g.organiser.email))
+            confirm_by_mail=form.confirm_by_mail.data, actor=g.organiser.email),
+            lambda added: _("%(count)d people have been imported.", count=added))
         if ok:
-            db.session.commit()
-            flash(_("%(count)d people have been imported.", count=added), "success")
             return redirect(url_for(".subscriber_list"))
         report = csv_io.kept_report(form.pending.data)
         if report is not None:
@@ -350,8 +335,7 @@ def subscriber_import_apply():
 @admin_required
 def subscriber_export():
     """The whole list as CSV, streamed (the audit entry is committed first)."""
-    csv_io.record_export(actor=g.organiser.email)
-    db.session.commit()
+    carry_out(lambda: csv_io.record_export(actor=g.organiser.email))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     return Response(stream_with_context(chunk.encode("utf-8") for chunk in csv_io.csv_chunks()),
                     mimetype="text/csv", headers={

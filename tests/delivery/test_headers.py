@@ -11,8 +11,7 @@ import jobs
 from app.extensions import db
 from app.meetings import services as meetings
 from app.shared.database import utcnow
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, venue_in
+from tests.conftest import announced_meeting, csrf_token, member, venue
 
 TOPIC = ("Wie Nachbarschaftshilfe in Zuffenhausen über Vereinsgrenzen hinweg funktioniert, "
          "was Möhringen, Bad Cannstatt und Stuttgart-Mitte davon lernen können und wer dabei "
@@ -27,11 +26,8 @@ def test_a_long_topic_gives_a_folded_subject_and_every_header_is_right(app, mail
     app.config["MAIL_REPLY_TO"] = "Orga-Team <orga@vernetzer.example>"
     start = utcnow().replace(second=0) + timedelta(days=5)
     with app.test_request_context():
-        db.session.add(Subscriber(email="lang@example.org", status=SubscriberStatus.ACTIVE,
-                                  source="import", language="de"))
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", topic=TOPIC, venue_id=venue_in("Mitte"))
-        meetings.announce(meeting, actor="test")
+        member("lang@example.org")
+        announced_meeting("Mitte", start=start, topic=TOPIC)
         db.session.commit()
         jobs.run_due()
     [(envelope_sender, _rcpts, message, raw)] = mailbox.messages
@@ -85,11 +81,9 @@ def test_hostile_topic_and_name_stay_inside_their_headers(app, mailbox):
     parties = 200 - len(hostile) if postgresql else 1000
     start = utcnow().replace(second=0) + timedelta(days=5)
     with app.test_request_context():
-        db.session.add(Subscriber(email="feind@example.org", status=SubscriberStatus.ACTIVE,
-                                  source="import", language="de",
-                                  name=hostile + "😀" * smileys))
+        member("feind@example.org", name=hostile + "😀" * smileys)
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", topic="Kurz", venue_id=venue_in("Mitte"))
+                                  district="Mitte", topic="Kurz", venue_id=venue("Mitte").id)
         meeting.topic = hostile + "🎉" * parties  # past the form's limits: straight in the database
         meetings.announce(meeting, actor="test")
         db.session.commit()

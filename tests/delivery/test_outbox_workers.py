@@ -6,32 +6,23 @@ import socket
 import subprocess
 import threading
 from datetime import timedelta
-from email import message_from_bytes
 
 import dkim
-import pytest
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from app.delivery import outbox, sender, signing
-from app.delivery.hooks import UnknownKind
-from app.delivery.models import Mailing, OutboxMessage, WorkerHeartbeat
+from app.delivery import outbox, sender
+from app.delivery.models import OutboxMessage, WorkerHeartbeat
 from app.extensions import db
 from app.shared.database import utcnow
-from app.subscriptions import services as subscriptions
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import list_member_mail
+from tests.conftest import list_member_mail, member
 
 
 def queue(app, count, prefix="p"):
     """``count`` active subscribers with one list mail each in the outbox."""
     with app.test_request_context():
         for n in range(count):
-            person = Subscriber(email=f"{prefix}{n}@example.org", status=SubscriberStatus.ACTIVE,
-                                source="import", language="de")
-            db.session.add(person)
-            db.session.flush()
+            person = member(f"{prefix}{n}@example.org")
             message = list_member_mail(person, "Hallo", sender="liste@example.org")
             outbox.enqueue(message, key=f"test:{prefix}{n}", kind="test",
                            subscriber_id=person.id, list_mail=True)
@@ -109,39 +100,6 @@ def test_dkim_signature_covers_the_list_headers_and_verifies(app, mailbox, tmp_p
     assert not dkim.verify(tampered, dnsfunc=dns)
 
 
-def test_an_ed25519_signature_goes_beside_the_rsa_one_and_both_verify(app, mailbox):
-    """RFC 8463: a second DKIM-Signature made with Ed25519; dkimpy (with PyNaCl)
-    verifies each against the record ``dns_records`` gives for its selector."""
-    pem = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    app.config.update(
-        DKIM_SELECTOR="rsa2026", DKIM_DOMAIN="vernetzer.example",
-        DKIM_PRIVATE_KEY=rsa.generate_private_key(65537, 2048).private_bytes(
-            serialization.Encoding.PEM, *pem).decode(),
-        DKIM_ED25519_SELECTOR="ed2026",
-        DKIM_ED25519_PRIVATE_KEY=ed25519.Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, *pem).decode())
-    queue(app, 1)
-    with app.app_context():
-        sender.drain()
-        records = {f"{selector}._domainkey.vernetzer.example.".encode(): record.encode()
-                   for selector, record in signing.dns_records().items()}
-    raw = mailbox.messages[0][3]
-    signatures = [value for name, value in message_from_bytes(raw).items()
-                  if name == "DKIM-Signature"]
-    assert ["a=rsa-sha256" in s for s in signatures] == [True, False]
-    assert ["a=ed25519-sha256" in s for s in signatures] == [False, True]
-    assert "k=ed25519" in records[b"ed2026._domainkey.vernetzer.example."].decode()
-
-    def dns(name, timeout=5):
-        return records.get(name)
-
-    for index in (0, 1):
-        assert dkim.DKIM(raw).verify(idx=index, dnsfunc=dns), index
-        tampered = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-                               b"List-Unsubscribe-Post: nothing")
-        assert not dkim.DKIM(tampered).verify(idx=index, dnsfunc=dns), index
-
-
 def test_outbox_status_on_the_command_line(app, runner, mailbox):
     mailbox.reply = lambda envelope: ("550 5.1.1 no such user"
                                       if "p1@example.org" in envelope.rcpt_tos else None)
@@ -152,25 +110,6 @@ def test_outbox_status_on_the_command_line(app, runner, mailbox):
     assert result.exit_code == 0
     assert "test: sent 2, queued 0, retrying 0, sending 0, failed 1, dropped 0" in result.output
     assert "failed: p1@example.org: 550 5.1.1 no such user" in result.output
-
-
-def test_a_mailing_of_a_kind_nobody_renders_is_refused_before_anything_is_sent(app, mailbox):
-    """Queueing one is refused at once; one left in the outbox (the code that made it
-    is gone) stops the worker at its start with the kind's name, not a sender thread
-    in the middle of a batch."""
-    with app.app_context():
-        with pytest.raises(UnknownKind, match="'gone'"):
-            outbox.queue_mailing("gone", subscriptions.active_ids(with_address=True), key="x:{id}")
-        db.session.rollback()
-        mailing = Mailing(kind="gone")
-        db.session.add(mailing)
-        db.session.flush()
-        db.session.add(OutboxMessage(key="gone:1", kind="gone", mailing_id=mailing.id,
-                                     list_mail=True, recipient="a@example.org", code="c" * 32))
-        db.session.commit()
-    with pytest.raises(UnknownKind, match="'gone'"):
-        sender.serve(app, threading.Event())
-    assert mailbox.messages == []
 
 
 def test_a_relay_that_turns_the_connection_away_with_421_pauses_sending(app):

@@ -12,21 +12,21 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from app.delivery import quota
 from app.delivery.models import OutboxMessage
 from app.extensions import db
 from app.meetings import invitations
-from app.meetings import services as meetings
 from app.shared.database import utcnow
 from app.subscriptions import services as subscriptions
 from app.subscriptions.models import Subscriber, SubscriberStatus
 from bench.quota_relay import LIMIT_REACHED, QuotaRelay, start
 from tests.conftest import (
+    announced_meeting,
     base_config,
     free_port,
     output_of,
     process_env,
     start_flask,
-    venue_in,
     wait_for,
 )
 
@@ -40,10 +40,7 @@ def invite_members(app, count: int) -> None:
         db.session.execute(sa.insert(Subscriber), [
             {"email": f"m{n}@example.org", "language": "de", "status": SubscriberStatus.ACTIVE,
              "source": "import", "hard_bounces": 0} for n in range(count)])
-        meeting = meetings.create(actor="test", start=start_at, end=start_at + timedelta(hours=2),
-                                  district="Vaihingen", topic="Kontingent",
-                                  venue_id=venue_in("Vaihingen"))
-        meetings.announce(meeting, actor="test")
+        announced_meeting("Vaihingen", start=start_at, topic="Kontingent")
         db.session.commit()
         assert invitations.queue_invitations() == count
         db.session.commit()
@@ -134,3 +131,17 @@ def test_a_permanent_looking_limit_answer_holds_the_mail_back_and_loses_nothing(
     rows = outbox_rows(quota_app)
     assert {(status, attempts) for _kind, status, attempts in rows} == {("sent", 0)}, rows
     assert bounces(quota_app) == 0
+
+
+def test_the_ration_in_numbers(app):
+    """``delivery.quota`` on its own: the share list mail leaves free in each window,
+    how long a mailing takes from empty windows, and the quota in words."""
+    app.config.update(MAIL_QUOTA=[(100, 3600), (1000, 86400)], MAIL_QUOTA_PERSONAL_SHARE=10)
+    with app.test_request_context():
+        assert [window.reserved for window in quota.windows()] == [10, 100]
+        assert quota.allowance(utcnow()) == (100, 90)  # nothing sent yet
+        assert quota.duration(90) == timedelta(0)  # the first window takes them all
+        assert quota.duration(140) == timedelta(hours=1)  # 50 wait for the next hour
+        assert quota.duration(2000) == timedelta(days=2)  # the day's ration decides
+        assert quota.in_words() == "100 Mails je 1 Stunde, 1.000 Mails je 1 Tag"
+        assert (quota.Window(1, 60).reserved, quota.Window(5, 60).reserved) == (0, 1)

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 import jobs
 from app.extensions import db
 from app.inbound.models import InboundMail
-from app.meetings import services as meetings
 from app.meetings.models import Rsvp
 from app.shared.database import utcnow
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import venue_in
+from app.subscriptions.models import Subscriber
+from tests.conftest import announced_meeting, member
 from tests.inbound import samples
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
@@ -33,11 +32,8 @@ def invited(app, mailbox):
     each person's invitation and the reply address (ORGANIZER) it carries."""
     with app.test_request_context():
         for email in PEOPLE.values():
-            db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE,
-                                      source="import", language="de"))
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Mitte", topic="Antworten", venue_id=venue_in("Mitte"))
-        meetings.announce(meeting, actor="test")
+            member(email)
+        meeting = announced_meeting("Mitte", start=START, topic="Antworten")
         db.session.commit()
         jobs.run_due()
         meeting_id = meeting.id

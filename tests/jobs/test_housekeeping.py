@@ -10,7 +10,7 @@ from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
 from app.subscriptions.models import ConsentEvent, SignupPurge, Subscriber
 from jobs.housekeeping import purge_unconfirmed
-from tests.conftest import venue_in
+from tests.conftest import announced_meeting
 
 
 def test_purge_keeps_only_the_count(app, runner, mailbox):
@@ -46,9 +46,7 @@ def test_meetings_that_are_over_are_marked_held(app, runner):
 
     with app.test_request_context():
         start = utcnow() + timedelta(days=3)
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", venue_id=venue_in("Mitte"))
-        meetings.announce(meeting, actor="test")
+        meeting = announced_meeting("Mitte", start=start)
         db.session.commit()
         assert meetings.mark_held() == 0
         assert meetings.mark_held(now=start + timedelta(hours=3)) == 1

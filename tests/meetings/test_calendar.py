@@ -15,9 +15,8 @@ import pytest
 import jobs
 from app.extensions import db
 from app.meetings import services as meetings
-from app.subscriptions.models import Subscriber, SubscriberStatus
 from tests.calendar_readers import read_everywhere
-from tests.conftest import csrf_token, link_in, venue_in
+from tests.conftest import csrf_token, link_in, member, venue
 
 # 18:00-20:00 in Stuttgart, as UTC.
 MEETINGS = {
@@ -38,12 +37,11 @@ def announced(app):
     """The three meetings announced, and a subscriber within the invitation window."""
     app.config["INVITE_BEFORE_DAYS"] = 20 * 365  # reach 2040
     with app.test_request_context():
-        db.session.add(Subscriber(email="kalender@example.org", name="Kai Kalender",
-                                  status=SubscriberStatus.ACTIVE, source="import", language="de"))
+        member("kalender@example.org", name="Kai Kalender")
         ids = {}
         for name, (start, end) in MEETINGS.items():
             meeting = meetings.create(actor="test", start=start, end=end, district="Mitte",
-                                      topic=f"Treffen im {name}", venue_id=venue_in("Mitte"))
+                                      topic=f"Treffen im {name}", venue_id=venue("Mitte").id)
             meetings.announce(meeting, actor="test")
             ids[name] = (meeting.id, meeting.uid)
         db.session.commit()

@@ -20,7 +20,7 @@ from app.organisers import services as organisers
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, request_link, signin_link, venue_in
+from tests.conftest import announced_meeting, csrf_token, member, request_link, signin_link, venue
 
 START = utcnow().replace(second=0) + timedelta(days=10)
 
@@ -28,18 +28,12 @@ START = utcnow().replace(second=0) + timedelta(days=10)
 def add_subscribers(app, *emails):
     with app.app_context():
         for email in emails:
-            db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE,
-                                      source="import", language="de"))
-        db.session.commit()
+            member(email)
 
 
 def announce_meeting(app, district, *, start=START, topic=None):
-    """A meeting in ``district`` with a venue there, announced and committed."""
     with app.test_request_context():
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district=district, topic=topic, venue_id=venue_in(district))
-        meetings.announce(meeting, actor="test")
-        db.session.commit()
+        announced_meeting(district, start=start, topic=topic)
 
 
 def run_jobs(app):
@@ -103,10 +97,7 @@ def test_life_of_a_meeting(app, mailbox, runner):
     app.config["MEETING_UPDATE_DELAY_MINUTES"] = 0  # the update at once
     add_subscribers(app, "anna@example.org", "ben@example.org")
     with app.test_request_context():
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Mitte", topic="Nachbarschaft", venue_id=venue_in("Mitte"))
-        meetings.announce(meeting, actor="test")
-        db.session.commit()
+        meeting = announced_meeting("Mitte", start=START, topic="Nachbarschaft")
         meeting_id, uid = meeting.id, meeting.uid
 
     run_jobs(app)  # invitations
@@ -253,10 +244,7 @@ def test_runs_with_nobody_new_to_invite_leave_no_empty_mailings(app, mailbox):
 def test_cancellation_drops_queued_reminders(app, mailbox):
     add_subscribers(app, "dora@example.org")
     with app.test_request_context():
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Ost", venue_id=venue_in("Ost"))
-        meetings.announce(meeting, actor="test")
-        meeting_id = meeting.id
+        meeting_id = announced_meeting("Ost", start=START).id
         delivery.queue_invitations()
         db.session.commit()
         jobs.delivery.drain_outbox()  # the invitation goes out
@@ -276,7 +264,7 @@ def test_announcement_goes_to_active_subscribers_once_when_due(app, mailbox):
     with app.test_request_context():
         meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
                                   district="West", topic="Stadtteilarbeit",
-                                  venue_id=venue_in("West"))
+                                  venue_id=venue("West").id)
         draft = announcements.write(meeting, actor="test", subject="Thema: Stadtteilarbeit",
                                     body="Wir freuen uns **auf euch**.",
                                     send_at=utcnow() + timedelta(hours=2))
@@ -301,9 +289,7 @@ def test_list_mail_is_personal_and_in_each_subscribers_language(app, mailbox):
         for email, name, language in (("juergen@example.org", "Jürgen <b>&</b>", "de"),
                                       ("emma@example.org", "Emma", "en"),
                                       ("anon@example.org", None, "de")):
-            db.session.add(Subscriber(email=email, name=name, language=language,
-                                      status=SubscriberStatus.ACTIVE, source="import"))
-        db.session.commit()
+            member(email, name=name, language=language)
     announce_meeting(app, "Süd", topic="Begegnung")
     run_jobs(app)
 

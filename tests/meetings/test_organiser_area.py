@@ -16,18 +16,16 @@ from app.meetings.models import Announcement, Meeting
 from app.shared.audit import AuditEntry
 from app.shared.database import utcnow
 from app.shared.timeutil import local, spoken
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, form_token, venue_in
+from tests.conftest import announced_meeting, csrf_token, form_token, member
+from tests.conftest import venue as venue_of
 
 YEAR = local(utcnow()).year + 1
 MEMBER = "mitglied@example.org"
 
 
-def member(app):
+def add_member(app):
     with app.app_context():
-        db.session.add(Subscriber(email=MEMBER, status=SubscriberStatus.ACTIVE, source="import",
-                                  language="de"))
-        db.session.commit()
+        member(MEMBER)
 
 
 def draft(app, *, days=60, venue=False, district="Ost"):
@@ -35,17 +33,15 @@ def draft(app, *, days=60, venue=False, district="Ost"):
         start = utcnow().replace(second=0) + timedelta(days=days)
         meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
                                   district=district, topic="Nachbarschaft",
-                                  venue_id=venue_in(district) if venue else None)
+                                  venue_id=venue_of(district).id if venue else None)
         db.session.commit()
         return meeting.id
 
 
-def announced(app, **kwargs):
-    meeting_id = draft(app, venue=True, **kwargs)
+def announced(app, *, days=60, district="Ost"):
     with app.test_request_context():
-        meetings.announce(meetings.get(meeting_id), actor="test")
-        db.session.commit()
-    return meeting_id
+        return announced_meeting(district, start=utcnow().replace(second=0) + timedelta(days=days),
+                                 topic="Nachbarschaft").id
 
 
 def post(client, url, page_url=None, **data):
@@ -77,7 +73,7 @@ def announcement_status(app, announcement_id):
 
 
 def test_an_announcement_for_a_draft_is_refused(app, client, mailbox, sign_in):
-    member(app)
+    add_member(app)
     sign_in()
     meeting_id = draft(app)  # no venue: the "Wo: Bad Cannstatt" of the report
     announcement_id = write_announcement(client, meeting_id)
@@ -97,7 +93,7 @@ def test_an_announcement_for_a_draft_is_refused(app, client, mailbox, sign_in):
 
 
 def test_a_deleted_draft_leaves_no_trace(app, client, mailbox, sign_in):
-    member(app)
+    add_member(app)
     sign_in()
     meeting_id = draft(app, venue=True)
     write_announcement(client, meeting_id)
@@ -203,13 +199,11 @@ def test_copying_a_meeting_fills_the_form_but_the_time(app, client, mailbox, sig
 
 def venue_in_app(app, district):
     with app.app_context():
-        venue_id = venue_in(district)
-        db.session.commit()
-        return venue_id
+        return venue_of(district).id
 
 
 def test_preview_test_send_confirm_and_withdraw(app, client, mailbox, sign_in):
-    member(app)
+    add_member(app)
     sign_in()
     meeting_id = announced(app)
     tomorrow = local(utcnow() + timedelta(days=1)).replace(hour=10, minute=0)
@@ -253,7 +247,7 @@ def test_preview_test_send_confirm_and_withdraw(app, client, mailbox, sign_in):
 
 
 def test_announcement_and_invitation_stay_an_hour_apart(app, client, mailbox, sign_in):
-    member(app)
+    add_member(app)
     sign_in()
     meeting_id = announced(app, days=10)  # its invitation is due now
     announcement_id = write_announcement(client, meeting_id)  # "now"
@@ -279,7 +273,7 @@ def test_announcement_and_invitation_stay_an_hour_apart(app, client, mailbox, si
 
 
 def test_an_announcement_for_now_confirmed_later_goes_right_away(app, mailbox):
-    member(app)
+    add_member(app)
     meeting_id = announced(app)
     written = utcnow()
     with app.test_request_context():
@@ -331,7 +325,7 @@ def test_an_admin_enters_an_earlier_meeting_for_the_archive(app, client, runner,
     """The network has met since 2013: an admin enters a past meeting as held, with
     its record; it is in the archive at once and nothing is mailed. Organisers
     without the admin role cannot; a meeting still ahead cannot be entered as held."""
-    member(app)
+    add_member(app)
     sign_in("admin@example.org", role="admin")
     fields = {"start": "2019-03-12T18:00", "end": "2019-03-12T20:00", "district": "Degerloch",
               "venue_id": "", "topic": "Schokoladenseiten", "held": "y",

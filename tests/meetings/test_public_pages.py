@@ -16,8 +16,7 @@ from app.meetings import calendar
 from app.meetings import services as meetings
 from app.meetings.models import Venue
 from app.shared.database import utcnow
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, link_in, venue_in
+from tests.conftest import announced_meeting, csrf_token, link_in, member
 
 ROOT = Path(__file__).resolve().parents[2]
 SOON = utcnow().replace(second=0, microsecond=0) + timedelta(days=20)
@@ -27,11 +26,9 @@ def held(app, *, district, topic, record, days_ago=100) -> int:
     """A meeting that took place, with its record."""
     with app.app_context():
         start = utcnow().replace(second=0, microsecond=0) - timedelta(days=days_ago)
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district=district, topic=topic, venue_id=venue_in(district),
-                                  host_organisation="Stadtteilhaus e. V.",
-                                  now=start - timedelta(days=30))
-        meetings.announce(meeting, actor="test", now=start - timedelta(days=30))
+        meeting = announced_meeting(district, start=start, topic=topic,
+                                    host_organisation="Stadtteilhaus e. V.",
+                                    now=start - timedelta(days=30))
         meetings.mark_held()
         meetings.write_record(meeting, record, actor="test")
         db.session.commit()
@@ -40,12 +37,7 @@ def held(app, *, district, topic, record, days_ago=100) -> int:
 
 def announced(app, *, district="Mitte", start=SOON, topic="Ehrenamt", **fields) -> int:
     with app.app_context():
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district=district, topic=topic, venue_id=venue_in(district),
-                                  allow_same_evening=True, **fields)
-        meetings.announce(meeting, actor="test")
-        db.session.commit()
-        return meeting.id
+        return announced_meeting(district, start=start, topic=topic, **fields).id
 
 
 def test_home_shows_the_next_meeting_in_full_and_the_following_ones(app, client):
@@ -118,8 +110,7 @@ def test_the_archive_finds_a_past_meeting_by_a_word_of_its_record(app, client):
 def test_answering_from_the_meeting_page_mails_members_their_link(app, client, mailbox):
     meeting_id = announced(app)
     with app.app_context():
-        db.session.add(Subscriber(email="rita@example.org", status=SubscriberStatus.ACTIVE,
-                                  source="import", language="de"))
+        member("rita@example.org")
         db.session.commit()
     page = client.get(f"/treffen/{meeting_id}").text
     assert "Kommen Sie?" in page and f'href="/treffen/{meeting_id}.ics"' in page
@@ -198,9 +189,7 @@ def test_a_pasted_address_is_tidied_and_the_json_names_its_parts(app, client, si
     with app.app_context():
         venue = db.session.scalars(sa.select(Venue).where(Venue.district == "West")).one()
         assert (venue.name, venue.address) == ("Bürgerhaus West", "Hauptstr. 88, 70188 Stuttgart")
-        meeting = meetings.create(actor="test", start=SOON, end=SOON + timedelta(hours=2),
-                                  district="West", venue_id=venue.id, allow_same_evening=True)
-        meetings.announce(meeting, actor="test")
+        announced_meeting("West", start=SOON)  # at the venue just imported
         db.session.commit()
     [event] = client.get("/api/treffen.json").get_json()["events"]
     assert event["location"]["address"] == {

@@ -15,8 +15,7 @@ from app.meetings.models import Rsvp
 from app.shared.database import utcnow
 from app.shared.timeutil import local_text
 from app.subscriptions import services as subscribers
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, link_in, venue_in
+from tests.conftest import announced_meeting, csrf_token, link_in, member
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
 
@@ -24,12 +23,8 @@ START = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
 def invite(app, mailbox, *emails):
     with app.test_request_context():
         for email in emails:
-            db.session.add(Subscriber(email=email, name=email.split("@")[0].title(),
-                                      organisation="Bürgerhaus", status=SubscriberStatus.ACTIVE,
-                                      source="import", language="de"))
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="Mitte", topic="Ehrenamt", venue_id=venue_in("Mitte"))
-        meetings.announce(meeting, actor="test")
+            member(email, name=email.split("@")[0].title(), organisation="Bürgerhaus")
+        meeting = announced_meeting("Mitte", start=START, topic="Ehrenamt")
         db.session.commit()
         jobs.run_due()
         meeting_id = meeting.id
@@ -141,11 +136,8 @@ def test_the_host_gets_the_headcount_two_days_before_once(app, client, mailbox):
         venue = venues.add_venue(actor="test", name="Bürgerhaus West", address="Bebelstr. 22",
                                  district="West", contact="Frau Gastgeberin <gast@haus.example>, "
                                                           "Tel. 0711 123")
-        db.session.add(Subscriber(email="xena@example.org", status=SubscriberStatus.ACTIVE,
-                                  source="import", language="de"))
-        meeting = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                                  district="West", venue_id=venue.id)
-        meetings.announce(meeting, actor="test")
+        member("xena@example.org")
+        meeting = announced_meeting("West", start=START, venue_id=venue.id)
         db.session.commit()
         jobs.run_due()
         meeting_id = meeting.id

@@ -14,12 +14,12 @@ from flask_migrate import upgrade
 import jobs
 from app import create_app
 from app.extensions import db
-from app.meetings import rsvp, venues
+from app.meetings import rsvp
 from app.meetings import services as meetings
 from app.meetings.models import Answer, AnswerSource
 from app.shared.database import utcnow
 from app.subscriptions import services as subscriptions
-from tests.conftest import base_config, create_database
+from tests.conftest import announced_meeting, base_config, create_database
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +40,9 @@ def meeting_life(app) -> None:
             subscriptions.add_person(f"person{number}@example.org", actor="test",
                                      name=f"Person Ä{number}", consent_note="Telefon")
         db.session.commit()
-        venue = venues.add_venue(actor="test", name="Bürgerhaus", address="Weg 1",
-                                 district="Mitte")
         start = utcnow().replace(microsecond=0) + timedelta(days=10)
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", venue_id=venue.id, topic="Nachbarschaft")
-        meetings.announce(meeting, actor="test")
-        east = venues.add_venue(actor="test", name="Haus Ost", address="Weg 2", district="Ost")
-        other = meetings.create(actor="test", start=start + timedelta(days=30),
-                                end=start + timedelta(days=30, hours=2), district="Ost",
-                                venue_id=east.id)
-        meetings.announce(other, actor="test")
-        db.session.commit()
+        meeting = announced_meeting("Mitte", start=start, topic="Nachbarschaft")
+        other = announced_meeting("Ost", start=start + timedelta(days=30))
         meeting_id, other_id = meeting.id, other.id
     with app.app_context():
         jobs.run_due()

@@ -10,12 +10,11 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.inbound import services as inbound
-from app.meetings import announcements, venues
-from app.meetings import services as meetings
+from app.meetings import announcements
 from app.registrations import services as registrations
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
-from tests.conftest import form_token
+from tests.conftest import announced_meeting, form_token
 
 # The pages of the organiser area that only admins may open.
 ADMIN_ONLY = {"subscriptions.subscriber_list", "subscriptions.subscriber_import",
@@ -50,14 +49,11 @@ def test_the_admin_list_names_real_pages():
 def url_for_rule(app):
     """Turn a rule into a URL with the IDs of a venue and a meeting that exist."""
     with app.app_context():
-        venue = venues.add_venue(actor="test", name="Haus", address="Weg 1", district="Mitte")
-        start = utcnow() + timedelta(days=40)
         # A NetzWerkStatt, so that its registration pages have something to show.
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=2),
-                                  district="Mitte", venue_id=venue.id, kind="workshop")
+        meeting = announced_meeting("Mitte", start=utcnow() + timedelta(days=40), kind="workshop")
+        venue = meeting.venue
         announcement = announcements.write(meeting, actor="test", subject="Thema",
                                            body="Text")
-        meetings.announce(meeting, actor="test")
         registrations.configure(meeting, actor="test", open_=True, capacity=10,
                                 childcare_capacity=0)
         registrations.register(meeting, email="gast@example.org", name="Gast", consent=True)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import add_organiser, csrf_token, form_token, request_link, signin_link
+from tests.conftest import csrf_token, form_token, organiser, request_link, signin_link
 
 ADMIN_PAGE = "/organisation/verteiler"
 
@@ -95,7 +95,7 @@ def test_the_session_ends_after_its_lifetime(app, client, sign_in):
 
 
 def test_sign_in_bombing_cannot_lock_an_organiser_out(app, runner, mailbox):
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     attacker = visitor_from(app, "203.0.113.9")
     answers = [request_link(attacker, "orga@example.org") for _ in range(30)]
     refused = [answer for answer in answers if answer.status_code == 400]
@@ -110,16 +110,16 @@ def test_sign_in_bombing_cannot_lock_an_organiser_out(app, runner, mailbox):
         request_link(visitor_from(app, f"192.0.2.{n + 1}"), "orga@example.org")
     assert len(mailbox.to("orga@example.org")) == flooded
 
-    organiser = visitor_from(app, "198.51.100.7")
-    assert request_link(organiser, "orga@example.org").status_code == 400  # told so
+    the_organiser = visitor_from(app, "198.51.100.7")
+    assert request_link(the_organiser, "orga@example.org").status_code == 400  # told so
     # Every link sent so far still works: the first one signs in.
-    page = organiser.get(first)
-    assert organiser.post(first, data={"csrf_token": csrf_token(page.text)}).status_code == 302
-    assert organiser.get("/organisation/").status_code == 200
+    page = the_organiser.get(first)
+    assert the_organiser.post(first, data={"csrf_token": csrf_token(page.text)}).status_code == 302
+    assert the_organiser.get("/organisation/").status_code == 200
 
 
 def test_the_limit_answers_the_same_for_unknown_addresses(app, runner, mailbox):
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     known = visitor_from(app, "203.0.113.1")
     unknown = visitor_from(app, "203.0.113.2")
     for _ in range(6):

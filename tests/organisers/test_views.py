@@ -7,13 +7,13 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.meetings.models import Announcement, Meeting, Venue
 from app.shared.audit import AuditEntry
-from tests.conftest import add_organiser, csrf_token, form_token, request_link, signin_link
+from tests.conftest import csrf_token, form_token, organiser, request_link, signin_link
 
 YEAR = date.today().year + 1
 
 
 def test_signin_link_flow(client, runner, mailbox):
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     known = request_link(client, "orga@example.org")
     unknown = request_link(client, "nobody@example.org")
     assert known.text.split("<main")[1] == unknown.text.split("<main")[1]
@@ -36,7 +36,7 @@ def test_signin_link_flow(client, runner, mailbox):
 
 
 def test_expired_and_tampered_links_grant_nothing(app, client, runner, mailbox):
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     request_link(client, "orga@example.org")
     link = signin_link(mailbox, "orga@example.org")
     token = form_token(client)
@@ -161,7 +161,7 @@ def test_venue_can_be_edited_but_not_moved_away_from_its_meetings(app, client, r
 
 
 def test_mails_speak_the_readers_language_subject_included(client, runner, mailbox):
-    add_organiser(runner, "lang@example.org", "organiser")
+    organiser(runner, "lang@example.org", "organiser")
     client.get("/sprache/en")
     request_link(client, "lang@example.org")
     [mail] = mailbox.to("lang@example.org")
@@ -175,7 +175,7 @@ def test_mails_speak_the_readers_language_subject_included(client, runner, mailb
 def test_the_sign_in_lifetime_comes_from_its_setting(app, client, runner, mailbox):
     app.config["SIGNIN_LINK_MAX_AGE"] = 30 * 60
     assert "30 Minuten" in client.get("/organisation/anmelden").text
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     request_link(client, "orga@example.org")
     [mail] = mailbox.to("orga@example.org")
     assert "30 Minuten" in mail.get_body(preferencelist=("plain",)).get_content()

@@ -17,7 +17,7 @@ from app.shared.database import utcnow
 from app.shared.timeutil import spoken
 from app.subscriptions.mails import subscriber_links
 from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, link_in, path_of, venue_in
+from tests.conftest import announced_meeting, csrf_token, link_in, member, path_of
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
 
@@ -25,11 +25,8 @@ START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
 def workshop(app, *, capacity=1, childcare=0, open_=True, start=START) -> int:
     """An announced NetzWerkStatt taking registrations; its ID."""
     with app.app_context():
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=6),
-                                  district="Vaihingen", topic="Gemeinsam gestalten",
-                                  venue_id=venue_in("Vaihingen"), kind="workshop",
-                                  allow_same_evening=True)
-        meetings.announce(meeting, actor="test")
+        meeting = announced_meeting("Vaihingen", start=start, hours=6,
+                                    topic="Gemeinsam gestalten", kind="workshop")
         registrations.configure(meeting, actor="test", open_=open_, capacity=capacity,
                                 childcare_capacity=childcare)
         db.session.commit()
@@ -129,8 +126,7 @@ def test_a_members_address_typed_by_anyone_holds_no_place_until_confirmed(app, c
     confirmation link like everyone else, and until they use it nothing is held."""
     meeting_id = workshop(app, capacity=1)
     with app.app_context():
-        db.session.add(Subscriber(email="mitglied@example.org", status=SubscriberStatus.ACTIVE,
-                                  source="import", language="de"))
+        member("mitglied@example.org")
         db.session.commit()
     answer = register(client, meeting_id, "mitglied@example.org", name="Mia")
     assert "Bitte schauen Sie in Ihr E-Mail-Postfach" in answer.text
@@ -201,10 +197,8 @@ def test_bad_input_gets_a_clear_answer_and_records_nothing(app, client, mailbox)
     assert answer.status_code == 400 and "Anmeldung für diese NetzWerkStatt ist geschlossen" \
         in answer.text
     with app.app_context():
-        over = meetings.create(actor="test", start=START, end=START + timedelta(hours=2),
-                               district="Mitte", venue_id=venue_in("Mitte"), kind="workshop",
-                               allow_same_evening=True, now=START - timedelta(days=40))
-        meetings.announce(over, actor="test", now=START - timedelta(days=40))
+        over = announced_meeting("Mitte", start=START, kind="workshop",
+                                 now=START - timedelta(days=40))
         over.registration_open = True
         over.start_at, over.end_at = utcnow() - timedelta(days=1), utcnow() - timedelta(hours=20)
         db.session.commit()
@@ -315,12 +309,8 @@ def test_a_member_registers_at_once_through_their_own_link(app, client, mailbox)
     token, a forged one, or one of a member who has left holds nothing."""
     meeting_id = workshop(app, capacity=1)
     with app.app_context():
-        mia = Subscriber(email="mia@example.org", name="Mia", status=SubscriberStatus.ACTIVE,
-                         source="import", language="de")
-        gone = Subscriber(email="weg@example.org", status=SubscriberStatus.UNSUBSCRIBED,
-                          source="import", language="de")
-        db.session.add_all([mia, gone])
-        db.session.commit()
+        mia = member("mia@example.org", name="Mia")
+        gone = member("weg@example.org", status=SubscriberStatus.UNSUBSCRIBED)
         settings = {person.email: path_of(subscriber_links(person)["preferences_url"])
                     for person in (mia, gone)}
     page = client.get(settings["mia@example.org"]).text

@@ -15,13 +15,11 @@ import sqlalchemy as sa
 from app import create_app
 from app.delivery.models import OutboxMessage
 from app.extensions import db
-from app.meetings import services as meetings
 from app.registrations import services as registrations
 from app.registrations.models import Registration
 from app.shared.database import utcnow
 from app.shared.tokens import make_token
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import base_config, process_env, venue_in
+from tests.conftest import announced_meeting, base_config, member, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -56,10 +54,8 @@ PEOPLE = [f"p{n}@example.org" for n in range(6)]
 def one_round(app, env, day: int) -> None:
     with app.app_context():
         start = utcnow() + timedelta(days=30 + day)
-        meeting = meetings.create(actor="test", start=start, end=start + timedelta(hours=6),
-                                  district="Mitte", venue_id=venue_in("Mitte"), kind="workshop",
-                                  allow_same_evening=True)
-        meetings.announce(meeting, actor="test")
+        meeting = announced_meeting("Mitte", start=start, hours=6, kind="workshop",
+                                    allow_same_evening=True)
         registrations.configure(meeting, actor="test", open_=True, capacity=2,
                                 childcare_capacity=0)
         for email in PEOPLE:  # each confirms (the link in the mail): a place or the line
@@ -106,8 +102,7 @@ def test_concurrent_cancellations_and_acceptance_lose_and_double_nobody(
     app = create_app(base_config(live_database, smtp_server.port, tmp_path))
     with app.app_context():
         for email in PEOPLE:
-            db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE,
-                                      source="import", language="de"))
+            member(email)
         db.session.commit()
     env = process_env(live_database, smtp_server.port)
     for day in range(3):

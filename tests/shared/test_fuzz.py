@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from app.extensions import db
 from app.inbound.models import InboundMail
 from app.subscriptions.models import ConsentEvent, Subscriber
-from tests.conftest import add_organiser, csrf_token, form_token
+from tests.conftest import csrf_token, form_token, organiser
 
 pytestmark = pytest.mark.slow
 FUZZ = settings(max_examples=60, deadline=None,
@@ -131,7 +131,7 @@ def timed(app, runner, mailbox):
                       CONFIRM_MAILS_PER_IP="1000000/hour",
                       SIGNIN_MAILS_PER_ADDRESS="1000000/hour",
                       SIGNIN_MAILS_PER_IP="1000000/hour")
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     client = FlaskClient(app)
     client.post("/", data={"csrf_token": csrf_token(client.get("/").text),
                            "email": "orga@example.org", "name": ""})

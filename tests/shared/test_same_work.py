@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from app.delivery.models import OutboxMessage, OutboxStatus
 from app.extensions import db
-from app.subscriptions.models import Subscriber, SubscriberStatus
-from tests.conftest import add_organiser, csrf_token, worker_sends
+from app.subscriptions.models import SubscriberStatus
+from tests.conftest import csrf_token, member, organiser, worker_sends
 
 ADDRESSES = {
     "new": "neu@example.org",
@@ -53,15 +53,13 @@ def work(app, client, page: str, email: str) -> list[str]:
 
 @pytest.mark.parametrize("page", ["/", "/organisation/anmelden"])
 def test_every_kind_of_address_costs_the_same_statements(app, runner, mailbox, page):
-    add_organiser(runner, ADDRESSES["organiser"], "organiser")
+    organiser(runner, ADDRESSES["organiser"], "organiser")
     with app.app_context():
         for kind, status in (("pending", SubscriberStatus.PENDING),
                              ("active", SubscriberStatus.ACTIVE),
                              ("unsubscribed", SubscriberStatus.UNSUBSCRIBED),
                              ("bounced", SubscriberStatus.BOUNCED)):
-            db.session.add(Subscriber(email=ADDRESSES[kind], status=status, source="import",
-                                      language="de"))
-        db.session.commit()
+            member(ADDRESSES[kind], status=status)
     client = FlaskClient(app)
     works = {kind: work(app, client, page, email) for kind, email in ADDRESSES.items()}
     first = works["new"]
@@ -72,7 +70,7 @@ def test_every_kind_of_address_costs_the_same_statements(app, runner, mailbox, p
 
 def test_a_sign_in_for_an_unknown_address_sends_nothing_and_keeps_no_address(app, runner,
                                                                             mailbox):
-    add_organiser(runner, "orga@example.org", "organiser")
+    organiser(runner, "orga@example.org", "organiser")
     client = FlaskClient(app)
     for email in ("fremd@example.org", "orga@example.org"):
         token = csrf_token(client.get("/organisation/anmelden").text)

@@ -10,7 +10,7 @@ from app.delivery.compose import compose
 from app.extensions import db
 from app.meetings.models import Meeting
 from app.subscriptions.models import Subscriber
-from tests.conftest import csrf_token, link_in
+from tests.conftest import csrf_token, link_in, member
 from tests.subscriptions.test_views import confirm_link, subscribe
 
 
@@ -56,10 +56,8 @@ def test_a_very_long_admin_search_answers(client, sign_in):
 def test_wildcards_in_the_admin_search_are_taken_literally(app, client, sign_in):
     sign_in("admin@example.org", "admin")
     with app.app_context():
-        db.session.add_all([Subscriber(email=f"{local}@example.org", status="active",
-                                       source="import", language="de")
-                            for local in ("anna", "a_b")])
-        db.session.commit()
+        for local in ("anna", "a_b"):
+            member(f"{local}@example.org")
     found = client.get("/organisation/verteiler", query_string={"q": "a_"}).text
     assert "a_b@example.org" in found and "anna@example.org" not in found
 

@@ -8,7 +8,7 @@ from app.delivery.models import OutboxMessage, OutboxStatus
 from app.extensions import db
 from app.shared.audit import AuditEntry
 from app.subscriptions.models import ConsentEvent, Subscriber, SubscriberStatus
-from tests.conftest import csrf_token, form_token, request_link
+from tests.conftest import csrf_token, form_token, member, request_link
 
 LIST = "/organisation/verteiler"
 
@@ -81,10 +81,7 @@ def test_confirmation_resend_and_bounced_reactivation(app, client, mailbox, sign
     assert len(mailbox.to("wartet@example.org")) == 2
 
     with app.app_context():
-        bounced = Subscriber(email="voll@example.org", status=SubscriberStatus.BOUNCED,
-                             source="import", hard_bounces=3)
-        db.session.add(bounced)
-        db.session.flush()
+        bounced = member("voll@example.org", status=SubscriberStatus.BOUNCED, hard_bounces=3)
         db.session.add(OutboxMessage(key="x", kind="invitation", subscriber_id=bounced.id,
                                      code="m", recipient="voll@example.org", message=b"",
                                      status=OutboxStatus.FAILED,
