@@ -130,7 +130,12 @@ def _register_domains(app: Flask) -> None:
     from .operations import cli as operations_cli
     from .operations import views as operations_views
     from .organisers import cli as organisers_cli
+    from .organisers import services as organisers
     from .organisers import views as organisers_views
+    from .posts import cli as posts_cli
+    from .posts import hooks as posts_hooks
+    from .posts import mails as post_mails
+    from .posts import views as posts_views
     from .registrations import views as registrations_views
     from .shared.web import (
         register_cache_rules,
@@ -143,11 +148,15 @@ def _register_domains(app: Flask) -> None:
     from .subscriptions import views as subscriptions_views
 
     delivery_hooks.install(app, delivery_hooks.Hooks(
-        kinds=invitations.KINDS, prepare=invitations.prepare, render=invitations.render,
+        mail=(delivery_hooks.MailKinds(kinds=invitations.KINDS, prepare=invitations.prepare,
+                                       render=invitations.render),
+              delivery_hooks.MailKinds(kinds=post_mails.KINDS, prepare=post_mails.prepare,
+                                       render=post_mails.render)),
         wanted=subscriptions.wanting_list_mail, hard_bounce=subscriptions.count_hard_bounce))
+    posts_hooks.install(app, posts_hooks.Moderators(addresses=organisers.addresses))
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meeting_views.bp,
-                      meeting_organiser_views.bp, announcement_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
+                      meeting_organiser_views.bp, announcement_views.bp, posts_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
                       legal_views.bp, operations_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:
@@ -156,7 +165,7 @@ def _register_domains(app: Flask) -> None:
     register_cache_rules(app)
     register_input_rules(app)
     for group in (subscriptions_cli.group, meetings_cli.meetings, meetings_cli.venues,
-                  organisers_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve,
+                  organisers_cli.group, posts_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve,
                   operations_cli.doctor, operations_cli.backup_command,
                   operations_cli.restore_command):
         app.cli.add_command(group)

@@ -109,6 +109,8 @@ DEFAULTS = {
     "PUBLIC_FORM_MAX_AGE": 24 * 3600,  # how long a public page's form may be sent
     "SIGNIN_MAILS_PER_ADDRESS": "5/hour",
     "SIGNIN_MAILS_PER_IP": "10/hour",
+    "POSTS_PER_MEMBER": "10/day",  # posts a member may write on the web
+    "POST_NOTICES_PER_SENDER": "5/day",  # mails to organisers about one sender's held posts
     "INBOUND_FORWARDS_PER_SENDER": "1/day",  # forwards to INBOUND_FORWARD_TO per sender  # counted apart from sign-ups: purposes never share
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -131,6 +133,17 @@ DEFAULTS = {
     "LEGAL_PRIVACY_FILE": None,
     # The blog widget may be framed by these origins (space-separated), besides this site.
     "WIDGET_FRAME_ANCESTORS": "",
+    # Posts by members: the address they write to (None: the list sender's), how long a
+    # stranger's post waits for an organiser before it is deleted, the size of all of a
+    # post's attachments together, what new members get ("each", "weekly", "monthly" or
+    # "none"), and when digests go out (weekday, Monday is 0; hour, local time; a monthly
+    # digest on the first such weekday of the month).
+    "MAIL_POST_ADDRESS": None,
+    "POST_HOLD_DAYS": 14,
+    "POST_MAX_BYTES": 5 * 1024 * 1024,
+    "POST_DEFAULT_DELIVERY": "each",
+    "POST_DIGEST_WEEKDAY": 0,
+    "POST_DIGEST_HOUR": 8,
     # NetzWerkStatt: how long an offered place is held, and when registrations are deleted.
     "REGISTRATION_OFFER_HOURS": 48,
     "REGISTRATION_RETENTION_DAYS": 90,
@@ -370,21 +383,26 @@ SETTINGS = (
         ("PAGE_CACHE_SECONDS", 0, 3600), ("PERMANENT_SESSION_LIFETIME", 60, None),
         ("TRUSTED_PROXIES", 0, 10), ("MAX_CONTENT_LENGTH", 1024, None),
         ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
-        ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650))),
+        ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650),
+        ("POST_HOLD_DAYS", 1, 365), ("POST_MAX_BYTES", 1024, 100 * 1024 * 1024),
+        ("POST_DIGEST_WEEKDAY", 0, 6), ("POST_DIGEST_HOUR", 0, 23))),
     *((name, _seconds) for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY",
                                     "OUTBOX_HEARTBEAT_TIMEOUT", "OUTBOX_POLL_SECONDS",
                                     "SQLITE_BUSY_TIMEOUT")),
     *((name, _flag) for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS",
                                  "LOG_REQUESTS")),
     ("LOG_FORMAT", _one_of("text", "json")),
+    ("POST_DEFAULT_DELIVERY", _one_of("each", "weekly", "monthly", "none")),
     *((name, _address) for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER",
                                     "MAIL_UNSUBSCRIBE_ADDRESS", "MAIL_CALENDAR_ADDRESS")),
-    *((name, _optional(_address)) for name in ("MAIL_REPLY_TO", "INBOUND_FORWARD_TO")),
+    *((name, _optional(_address)) for name in ("MAIL_REPLY_TO", "INBOUND_FORWARD_TO",
+                                               "MAIL_POST_ADDRESS")),
     ("INBOUND_IMAP_TLS", _one_of("ssl", "starttls", "none")),
     ("MAIL_QUOTA", lambda config, _name: _quota(config)),
     *((name, _rate) for name in ("CONFIRM_MAILS_PER_ADDRESS", "CONFIRM_MAILS_PER_IP",
                                  "SIGNIN_MAILS_PER_ADDRESS", "SIGNIN_MAILS_PER_IP",
-                                 "INBOUND_FORWARDS_PER_SENDER")),
+                                 "INBOUND_FORWARDS_PER_SENDER", "POSTS_PER_MEMBER",
+                                 "POST_NOTICES_PER_SENDER")),
     ("RATELIMIT_STORAGE_URI", _deprecated_rate_storage),
     *((name, _clock) for name in ("MEETING_START", "MEETING_END")),
     ("DKIM_DNS_SERVER", _optional(_dns)),
@@ -441,6 +459,9 @@ def check(config) -> None:
     """Convert and check every setting in ``config`` (a Flask config), in place."""
     # List mail goes out from the default sender unless it has its own.
     config["MAIL_LIST_SENDER"] = config["MAIL_LIST_SENDER"] or config["MAIL_DEFAULT_SENDER"]
+    # Members write to the list sender's address unless posts have their own.
+    config["MAIL_POST_ADDRESS"] = config["MAIL_POST_ADDRESS"] or parseaddr(
+        config["MAIL_LIST_SENDER"])[1]
     for name, checked in SETTINGS:
         checked(config, name)
     for rule in RULES:

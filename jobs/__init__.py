@@ -7,7 +7,7 @@ which send continuously. Correctness comes from the database, so several workers
 may run at once.
 """
 
-from . import delivery, housekeeping, inbound, registrations
+from . import delivery, housekeeping, inbound, posts, registrations
 
 # name -> (function, seconds between runs); ``run_due`` keeps this order, so that
 # nothing is sent to a sign-up that is being purged.
@@ -18,6 +18,8 @@ SCHEDULE = {
     "forget_rate_limits": (housekeeping.forget_rate_limits, 3600),
     "move_waiting_lists": (registrations.move_waiting_lists, 60),
     "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
+    "purge_held_posts": (posts.purge_held_posts, 3600),
+    "queue_digests": (posts.queue_digests, 300),
     "poll_mailbox": (inbound.poll_mailbox, 60),
 }
 

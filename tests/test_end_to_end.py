@@ -1,6 +1,6 @@
 """The whole service as README's first command runs it (web server, worker, mail
 catcher on SQLite), driven by a real browser: subscribe, read the mail in the
-catcher, confirm, unsubscribe."""
+catcher, confirm, unsubscribe; an organiser on a phone; visitors; a member's post."""
 
 import os
 import shutil
@@ -561,3 +561,74 @@ def wait_until(browser, condition, seconds: float = 15):
 
     WebDriverWait(browser, seconds, ignored_exceptions=(WebDriverException,)).until(
         lambda _driver: condition())
+
+
+POSTING_MEMBER = """
+from app import create_app
+from app.extensions import db
+from app.subscriptions import services as subscriptions
+from app.subscriptions.mails import subscriber_links
+
+app = create_app()
+with app.test_request_context():
+    anna = subscriptions.add_person("anna@example.org", actor="setup", name="Anna Aydın",
+                                    consent_note="Beim Treffen eingetragen")
+    db.session.commit()
+    print(subscriber_links(anna)["preferences_url"])
+"""
+
+
+def test_a_member_writes_an_organiser_approves_and_the_archive_shows_it(service, browser):
+    from selenium.webdriver.common.by import By
+
+    setup = subprocess.run([sys.executable, "-c", POSTING_MEMBER], cwd=ROOT, env=service.env,
+                           capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr
+    settings_url = setup.stdout.strip().splitlines()[-1]
+    browser.set_window_size(390, 844)
+    problems = {}
+
+    browser.get(settings_url)
+    heading_becomes(browser, "Ihre Einstellungen")
+    problems["settings"] = axe_violations(browser)
+    go(browser, browser.find_element(By.LINK_TEXT, "Beitrag an den Verteiler"))
+    heading_becomes(browser, "An den Verteiler schreiben")
+    problems["write"] = axe_violations(browser)
+    browser.find_element(By.ID, "subject").send_keys("Lesepaten für Zuffenhausen gesucht")
+    browser.find_element(By.ID, "text").send_keys(
+        "Die Stadtteilbibliothek sucht **Lesepatinnen und Lesepaten**.\nMeldet euch!")
+    tick(browser, "public")
+    go(browser, browser.find_element(By.ID, "submit"))
+    heading_becomes(browser, "Vielen Dank")
+    assert "wartet auf das Orga-Team" in browser.find_element(By.TAG_NAME, "main").text
+    problems["written"] = axe_violations(browser)
+
+    added = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "organisers", "add",
+                            "orga@example.org"], cwd=ROOT, env=service.env,
+                           capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    browser.get(service.url + "/organisation/anmelden")
+    browser.find_element(By.ID, "email").send_keys("orga@example.org")
+    go(browser, browser.find_element(By.ID, "submit"))
+    open_link_in_mail(browser, service, "Ihr Anmeldelink für vernetzer", "/organisation/anmelden/")
+    browser.get(service.url + "/organisation/beitraege/")
+    heading_becomes(browser, "Beiträge, die auf Freigabe warten")
+    held = browser.find_element(By.CSS_SELECTOR, "article.held-post").text
+    assert "Lesepaten für Zuffenhausen gesucht" in held and "anna@example.org" in held
+    problems["moderation"] = axe_violations(browser)
+    go(browser, browser.find_element(By.CSS_SELECTOR, "button[name=approve]"))
+    assert "Der Beitrag geht an 1 Mitglieder." in browser.find_element(By.TAG_NAME, "main").text
+    assert "Kein Beitrag wartet." in browser.find_element(By.TAG_NAME, "main").text
+
+    browser.get(service.url + "/beitraege")
+    heading_becomes(browser, "Beiträge an den Verteiler")
+    problems["archive"] = axe_violations(browser)
+    go(browser, browser.find_element(By.LINK_TEXT, "Lesepaten für Zuffenhausen gesucht"))
+    heading_becomes(browser, "Lesepaten für Zuffenhausen gesucht")
+    main = browser.find_element(By.TAG_NAME, "main")
+    assert "Lesepatinnen und Lesepaten" in main.find_element(By.TAG_NAME, "strong").text
+    assert "Anna Aydın" in main.text
+    problems["post"] = axe_violations(browser)
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")  # no sideways
+    assert problems == {page: [] for page in problems}

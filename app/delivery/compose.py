@@ -92,20 +92,23 @@ def date_field(moment: datetime | None = None) -> str:
 def compose(template: str, subject, *, address: str, name: str | None, language: str,
             sender: str, links: dict[str, str] | None = None,
             calendar: tuple[bytes, str] | None = None, code: str | None = None,
-            date: datetime | None = None, **context) -> Mail:
+            date: datetime | None = None, headers: dict[str, str] | None = None,
+            attachments: tuple[tuple[str, str, bytes], ...] = (), **context) -> Mail:
     """Render ``template`` in ``language`` into a mail. With ``links`` (a list
     member's), it carries the list headers; with ``calendar`` (ics, METHOD), the
     meeting. ``code`` and ``date`` (a list mail's row gives them, so that every try
-    is the same mail) are new ones otherwise."""
+    is the same mail) are new ones otherwise. ``headers`` add to (or replace) the
+    list's; ``attachments`` are files (name, type, bytes)."""
     subject, text, html = _render(template, subject, language,
                                   {**context, **(links or {}), "recipient_name": name})
     code = code or new_code()
-    headers = {**_list_headers(), "List-Unsubscribe": _list_unsubscribe(links)} if links \
+    fields = {**_list_headers(), "List-Unsubscribe": _list_unsubscribe(links)} if links \
         else AUTOMATIC
     return mime.build(
         sender=sender, envelope=envelope_sender(code), recipient=transport_address(address),
         name=name, subject=subject, message_id=message_id(code), date=date_field(date),
-        headers=headers, text=text, html=html, code=code, calendar=calendar)
+        headers={**fields, **(headers or {})}, text=text, html=html, code=code,
+        calendar=calendar, attachments=attachments)
 
 
 def forward(original: bytes, *, to: str, subject: str, note: str) -> Mail:

@@ -39,16 +39,37 @@ class Member:
 
 
 @dataclass(frozen=True)
-class Hooks:
-    kinds: frozenset[str]  # every kind of mailing ``prepare`` knows
+class MailKinds:
+    """One domain's kinds of list mail and how a mailing of them is made."""
+
+    kinds: frozenset[str]
     # What all mails of a mailing share, loaded once per batch (the domain's own
-    # object); None when the mailing is void now (its meeting or announcement is gone).
+    # object); None when the mailing is void now (what it was about is gone).
     prepare: Callable[[MailingInfo], Any]
     # One member's mail of a prepared mailing.
     render: Callable[[Any, Member], Mail]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    mail: tuple[MailKinds, ...]  # each domain that sends list mail (meetings, posts)
     # Of these subscriber IDs, those who still want list mail: ID -> (name, language).
     wanted: Callable[[set[int]], dict[int, tuple[str | None, str]]]
     hard_bounce: Callable[[int], None]  # count a permanent failure for that subscriber
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset().union(*(domain.kinds for domain in self.mail))
+
+    def prepare(self, mailing: MailingInfo) -> tuple[MailKinds, Any] | None:
+        """The mailing as its domain prepared it (with that domain), or None: void."""
+        domain = next(domain for domain in self.mail if mailing.kind in domain.kinds)
+        prepared = domain.prepare(mailing)
+        return None if prepared is None else (domain, prepared)
+
+    def render(self, prepared: tuple[MailKinds, Any], member: Member) -> Mail:
+        domain, mailing = prepared
+        return domain.render(mailing, member)
 
 
 class UnknownKind(Exception):

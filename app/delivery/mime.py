@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, parseaddr
+from urllib.parse import quote
 
 CRLF = b"\r\n"
 _CR = re.compile(r"\r\n?")
@@ -124,13 +125,26 @@ def _multipart(subtype: bytes, boundary: bytes, parts: list[bytes]) -> tuple[byt
     return b"multipart/" + subtype + b'; boundary="' + boundary + b'"', body
 
 
+def _attachment(filename: str, content_type: str, data: bytes) -> bytes:
+    """A file attached: its name plain where it is short ASCII, else by RFC 2231."""
+    name = one_line(filename).replace('"', "'").replace("\\", "_")
+    if name.isascii() and len(name) < 60:
+        disposition = f'attachment; filename="{name}"'.encode()
+    else:
+        disposition = b"attachment; filename*=utf-8''" + quote(name, safe="").encode()
+    return _part(_structural(content_type).encode(), b"base64", _base64(data),
+                 folded(b"Content-Disposition", disposition))
+
+
 def message(*, sender: str, to: bytes, subject: str, headers: dict[str, str],
             message_id: str, date: str, text: str, html: str, boundary: str,
-            calendar: tuple[bytes, str] | None = None) -> bytes:
+            calendar: tuple[bytes, str] | None = None,
+            attachments: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
     """One recipient's message. ``to`` is their encoded To field (``address_field``),
     ``headers`` further fields (list headers, Reply-To, Auto-Submitted); ``boundary`` a
     string that cannot occur in the encoded parts (the mail's random code);
-    ``calendar`` (ics, METHOD) makes it a meeting request."""
+    ``calendar`` (ics, METHOD) makes it a meeting request; ``attachments`` are files
+    (name, type, bytes) after the text."""
     parts = [_part(b'text/plain; charset="utf-8"', b"quoted-printable", quoted_printable(text)),
              _part(b'text/html; charset="utf-8"', b"quoted-printable", quoted_printable(html))]
     mark = f"=_vernetzer_{boundary}_".encode()
@@ -145,6 +159,11 @@ def message(*, sender: str, to: bytes, subject: str, headers: dict[str, str],
         content_type, body = _multipart(
             b"mixed", mark + b"m", [folded(b"Content-Type", inner_type) + CRLF + inner,
                                     attachment])
+    elif attachments:
+        inner_type, inner = _multipart(b"alternative", mark + b"a", parts)
+        content_type, body = _multipart(
+            b"mixed", mark + b"m", [folded(b"Content-Type", inner_type) + CRLF + inner,
+                                    *(_attachment(*file) for file in attachments)])
     else:
         content_type, body = _multipart(b"alternative", mark + b"a", parts)
     head = (field("Subject", subject, text=True) + _sender_field(sender) + to
@@ -180,10 +199,11 @@ def _sender_field(sender: str) -> bytes:
 
 def build(*, sender: str, envelope: str, recipient: str, name: str | None, subject: str,
           message_id: str, date: str, headers: dict[str, str], text: str, html: str,
-          code: str, calendar: tuple[bytes, str] | None = None) -> Mail:
+          code: str, calendar: tuple[bytes, str] | None = None,
+          attachments: tuple[tuple[str, str, bytes], ...] = ()) -> Mail:
     """One mail to one recipient; ``envelope`` is the envelope sender."""
     data = message(sender=sender, to=address_field("To", recipient, name), subject=subject,
                    headers=headers, message_id=message_id, date=date, text=text, html=html,
-                   boundary=code, calendar=calendar)
+                   boundary=code, calendar=calendar, attachments=attachments)
     return Mail(sender=envelope, recipient=recipient, message_id=message_id,
                 subject=one_line(subject), text=text, html=html, data=data, code=code)

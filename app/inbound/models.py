@@ -15,6 +15,8 @@ class InboundKind(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # mail to the List-Unsubscribe mailto
     BOUNCE = "bounce"  # delivery status notification (RFC 3464)
     AUTO_REPLY = "auto_reply"  # RFC 3834: out of office and the like, ignored
+    LOOP = "loop"  # our own list mail came back (our List-Id or X-Loop): dropped
+    POST = "post"  # a post to the list (``posts``): held for organisers or sent
     OTHER = "other"  # a person wrote: kept and forwarded
 
 

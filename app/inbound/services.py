@@ -5,7 +5,9 @@ the List-Unsubscribe mailto, the envelope sender of every mail):
 - a mail to the unsubscribe address with its signed code unsubscribes;
 - a delivery status notification (RFC 3464) with a permanent failure counts as a
   hard bounce of the mail it names (by the envelope tag or its Message-ID);
-- an auto-reply (RFC 3834) is ignored;
+- an auto-reply (RFC 3834) is ignored, and so is our own list mail come back;
+- mail to the post address (``MAIL_POST_ADDRESS``) is a post to the list
+  (``posts``: held for organisers unless its author is a trusted member);
 - anything else, and every mail that cannot be acted on, is kept for organisers
   (and anything else forwarded to ``INBOUND_FORWARD_TO``): never guessed.
 
@@ -31,6 +33,7 @@ from ..delivery.compose import forward
 from ..extensions import db
 from ..meetings import rsvp
 from ..meetings import services as meetings
+from ..posts import services as posts
 from ..registrations import services as registrations
 from ..shared import audit, logs, ratelimit
 from ..shared.database import by_id
@@ -183,6 +186,20 @@ def _handle_unsubscribe(raw: bytes) -> tuple[InboundStatus, str]:
     return InboundStatus.HANDLED, _("Unsubscribed.")
 
 
+def _addressed_to(message, address: str) -> bool:
+    """Whether ``address`` is among the mail's recipients as its headers name them."""
+    return any(address.lower() in _header(message, name).lower()
+               for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"))
+
+
+def _own_list_mail(message) -> bool:
+    """Our own list mail came back (a member's forward, a loop): it carries our
+    List-Id or our X-Loop."""
+    list_id = parseaddr(current_app.config["MAIL_LIST_ID"])[1].lower()
+    return (bool(list_id) and list_id in _header(message, "List-Id").lower()) or (
+        current_app.config["MAIL_POST_ADDRESS"].lower() in _header(message, "X-Loop").lower())
+
+
 def _classify(message, raw: bytes) -> tuple[InboundKind, InboundStatus, str]:
     if _is_dsn(message):
         return InboundKind.BOUNCE, *_handle_dsn(message)
@@ -191,10 +208,14 @@ def _classify(message, raw: bytes) -> tuple[InboundKind, InboundStatus, str]:
         return InboundKind.CALENDAR_REPLY, *_handle_reply(message, parts)
     if _is_auto_reply(message):
         return InboundKind.AUTO_REPLY, InboundStatus.HANDLED, _("Automatic reply, ignored.")
+    if _own_list_mail(message):
+        return InboundKind.LOOP, InboundStatus.HANDLED, _("Our own list mail came back: dropped.")
     unsubscribe = current_app.config["MAIL_UNSUBSCRIBE_ADDRESS"].lower()
     if (subscriptions.UNSUBSCRIBE_SUBJECT.search(_header(message, "Subject"))
             or unsubscribe in _header(message, "To").lower()):
         return InboundKind.UNSUBSCRIBE, *_handle_unsubscribe(raw)
+    if _addressed_to(message, current_app.config["MAIL_POST_ADDRESS"]):
+        return InboundKind.POST, InboundStatus.HANDLED, posts.receive_mail(message)
     return InboundKind.OTHER, InboundStatus.KEPT, _("Written by a person: for organisers.")
 
 
@@ -243,6 +264,9 @@ def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
     if reason:
         raw = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:limit]
     message = _parse(raw, headers_only=not read_body)
+    if not (read_body or reason) and _addressed_to(message,
+                                                   current_app.config["MAIL_POST_ADDRESS"]):
+        message = _parse(raw)  # a post: its text and attachments are what it is about
     message_id = _clean(_header(message, "Message-ID"))[:250] or None
     if _seen(message_id):
         return None

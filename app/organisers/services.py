@@ -163,5 +163,11 @@ def set_role(email: str, role: str, *, actor: str) -> Organiser:
     return organiser
 
 
+def addresses() -> list[str]:
+    """The addresses of the active organisers (who moderate members' posts)."""
+    return list(db.session.scalars(sa.select(Organiser.email).where(
+        Organiser.active.is_(True)).order_by(Organiser.email)))
+
+
 def listing() -> list[Organiser]:
     return list(db.session.scalars(sa.select(Organiser).order_by(Organiser.email)))

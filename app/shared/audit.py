@@ -65,14 +65,17 @@ ACTIONS = {
     "organiser.activate": _l("Organiser activated again"),
     "organiser.role": _l("Organiser's role changed"),
     "rsvp.assign": _l("Answer assigned to a member"), "inbound.done": _l("Kept mail settled"),
+    "post.approve": _l("Post approved"), "post.reject": _l("Post rejected"),
+    "post.discard": _l("Post discarded"),
 }
 # The areas to filter by: the first part of an action.
 AREAS = {"meeting": _l("Meetings"), "announcement": _l("Topic announcements"),
          "venue": _l("Venues"), "subscriber": _l("Distribution list"),
          "organiser": _l("Organisers"), "inbound": _l("Incoming mail"),
-         "registration": _l("NetzWerkStatt registrations")}
+         "registration": _l("NetzWerkStatt registrations"), "post": _l("Posts")}
 SUBJECTS = {"meeting": _l("Meeting"), "announcement": _l("Announcement"), "venue": _l("Venue"),
-            "subscriber": _l("Person"), "organiser": _l("Organiser"), "inbound": _l("Mail")}
+            "subscriber": _l("Person"), "organiser": _l("Organiser"), "inbound": _l("Mail"),
+            "post": _l("Post")}
 # (A registration's entries name their NetzWerkStatt as "meeting N".)
 DETAILS = {
     "start": _l("Start"), "district": _l("District"), "venue": _l("Venue"),

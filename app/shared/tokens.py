@@ -24,6 +24,9 @@ PURPOSE_MAX_AGE = {
     "registration": "SUBSCRIBER_LINK_MAX_AGE",  # the status page, with cancelling
     "member-registration": "SUBSCRIBER_LINK_MAX_AGE",  # a member registers without confirming
     "registration-offer": "SUBSCRIBER_LINK_MAX_AGE",  # the offer itself lapses sooner
+    "member-post": "SUBSCRIBER_LINK_MAX_AGE",  # a member writes to the list
+    "post-read": "SUBSCRIBER_LINK_MAX_AGE",  # a post that is not public, from its mail
+    "post-withdraw": "SUBSCRIBER_LINK_MAX_AGE",  # its author takes it out of the archive
     "public-form": "PUBLIC_FORM_MAX_AGE",  # the CSRF token of a form strangers fill in
 }
 

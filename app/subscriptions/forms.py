@@ -14,7 +14,7 @@ from wtforms import (
 )
 
 from ..shared.forms import PublicForm
-from .models import Sector
+from .models import PostDelivery, Sector
 
 
 class SubscribeForm(PublicForm):
@@ -57,6 +57,12 @@ class PreferencesForm(FlaskForm):
     language = SelectField(_l("Language of the e-mails"),
                            choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English")],
                            validate_choice=False)
+    post_delivery = SelectField(_l("Posts by members"), choices=[
+        SelectChoice(PostDelivery.EACH.value, _l("each post as it comes")),
+        SelectChoice(PostDelivery.WEEKLY.value, _l("a weekly digest")),
+        SelectChoice(PostDelivery.MONTHLY.value, _l("a monthly digest")),
+        SelectChoice(PostDelivery.NONE.value, _l("no posts (meeting mail only)"))],
+        validate_choice=False)
     submit = SubmitField(_l("Save"))
 
 

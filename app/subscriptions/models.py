@@ -4,6 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -22,6 +23,19 @@ class Sector(enum.StrEnum):
     MUNICIPAL = "municipal"
     CIVIC = "civic"
     BUSINESS = "business"
+
+
+class PostDelivery(enum.StrEnum):
+    """How a member gets the posts members write to the list."""
+
+    EACH = "each"  # each post as it is approved
+    WEEKLY = "weekly"  # one digest a week
+    MONTHLY = "monthly"  # one digest a month
+    NONE = "none"  # meeting mail only
+
+
+def _default_post_delivery() -> str:
+    return current_app.config["POST_DEFAULT_DELIVERY"]
 
 
 class ConsentSource(enum.StrEnum):
@@ -47,6 +61,10 @@ class Subscriber(db.Model):
     # Random value inside the confirmation link; cleared once used (single use).
     confirm_nonce: Mapped[str | None] = mapped_column(sa.String(32))
     hard_bounces: Mapped[int] = mapped_column(default=0)
+    post_delivery: Mapped[PostDelivery] = mapped_column(
+        enum_column(PostDelivery), default=_default_post_delivery, server_default="each")
+    # A trusted member's posts go to the list without waiting for an organiser.
+    trusted_poster: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

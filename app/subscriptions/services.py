@@ -19,7 +19,15 @@ from ..shared.errors import UserError
 from ..shared.tokens import TokenError, address_fingerprint, read_token
 from ..shared.validation import clean_district, clean_text, normalise_email, person_name
 from . import consent, mails
-from .models import ConsentEvent, ConsentSource, Sector, SignupPurge, Subscriber, SubscriberStatus
+from .models import (
+    ConsentEvent,
+    ConsentSource,
+    PostDelivery,
+    Sector,
+    SignupPurge,
+    Subscriber,
+    SubscriberStatus,
+)
 
 PAGE_SIZE = 100  # members on one page of the list
 
@@ -380,8 +388,12 @@ def unsubscribe_by_mail(raw: bytes) -> Subscriber:
 
 
 def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, district=None,
-                       sector=None, language=None) -> None:
+                       sector=None, language=None, post_delivery=None) -> None:
     """Validate everything first, then change: bad input changes nothing."""
+    try:
+        post_delivery = PostDelivery(post_delivery or subscriber.post_delivery)
+    except ValueError:
+        raise UserError(_("Please choose how you want to get posts.")) from None
     name = person_name(name)
     organisation = clean_text(organisation, 150, _("Organisation"))
     district = clean_district(district)
@@ -395,6 +407,7 @@ def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, 
     subscriber.name, subscriber.organisation, subscriber.district = name, organisation, district
     subscriber.sector = sector or None
     subscriber.language = language
+    subscriber.post_delivery = post_delivery
 
 
 def personal_data(subscriber: Subscriber) -> dict:
@@ -410,6 +423,7 @@ def personal_data(subscriber: Subscriber) -> dict:
         "district": subscriber.district,
         "sector": subscriber.sector.value if subscriber.sector else None,
         "language": subscriber.language,
+        "post_delivery": subscriber.post_delivery.value,
         "status": subscriber.status.value,
         "source": subscriber.source.value,
         "created_at": when(subscriber.created_at),
@@ -482,6 +496,19 @@ def count_hard_bounce(subscriber_id: int) -> None:
     if (subscriber.hard_bounces >= current_app.config["BOUNCE_LIMIT"]
             and subscriber.status == SubscriberStatus.ACTIVE):
         subscriber.status = SubscriberStatus.BOUNCED
+
+
+def taking_posts(delivery: str) -> sa.Select:
+    """A query of the IDs of members who take members' posts so (``each``, ``weekly``,
+    ``monthly``)."""
+    return sa.select(Subscriber.id).where(Subscriber.post_delivery == PostDelivery(delivery))
+
+
+def trust_poster(subscriber_id: int) -> None:
+    """This member's posts go to the list without waiting for an organiser."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is not None:
+        subscriber.trusted_poster = True
 
 
 def active_count() -> int:

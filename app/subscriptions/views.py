@@ -126,10 +126,12 @@ def preferences(token):
     form.sector.choices = sector_choices()
     if request.method == "GET":
         form.sector.data = subscriber.sector.value if subscriber.sector else ""
+        form.post_delivery.data = subscriber.post_delivery.value
     if form.validate_on_submit():
         ok, _result = carry_out(lambda: subscribers.update_preferences(
             subscriber, name=form.name.data, organisation=form.organisation.data,
-            district=form.district.data, sector=form.sector.data, language=form.language.data),
+            district=form.district.data, sector=form.sector.data, language=form.language.data,
+            post_delivery=form.post_delivery.data),
             _("Your settings have been saved."))
         if ok:
             return redirect(url_for(".preferences", token=token))

@@ -11,6 +11,7 @@ from app import create_app
 from app.extensions import db
 from app.inbound import services as inbound
 from app.meetings import announcements
+from app.posts import services as posts
 from app.registrations import services as registrations
 from app.shared.database import utcnow
 from app.subscriptions import services as subscribers
@@ -61,11 +62,12 @@ def url_for_rule(app):
         person = subscribers.add_person("person@example.org", actor="test", consent_note="Tel.")
         db.session.commit()
         kept = inbound.receive(b"From: someone@example.org\r\nSubject: Frage\r\n\r\nHallo\r\n")
+        post = posts.write(person, subject="Frage an alle", text="Hallo", files=[], public=False)
         db.session.commit()
         ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id),
                "<int:mail_id>": str(kept.id), "<int:announcement_id>": str(announcement.id),
                "<int:subscriber_id>": str(person.id), "<action>": "abmelden",
-               "<int:registration_id>": str(registration.id),
+               "<int:registration_id>": str(registration.id), "<int:post_id>": str(post.id),
                "<any(platz, warteliste, absagen):action>": "absagen"}
 
     def build(rule):
