@@ -121,6 +121,8 @@ def _register_domains(app: Flask) -> None:
     from .delivery import views as delivery_views
     from .inbound import cli as inbound_cli
     from .inbound import views as inbound_views
+    from .knowledge import cli as knowledge_cli
+    from .knowledge import views as knowledge_views
     from .legal import views as legal_views
     from .meetings import cli as meetings_cli
     from .meetings import invitations
@@ -156,7 +158,8 @@ def _register_domains(app: Flask) -> None:
     posts_hooks.install(app, posts_hooks.Moderators(addresses=organisers.addresses))
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meeting_views.bp,
-                      meeting_organiser_views.bp, announcement_views.bp, posts_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
+                      meeting_organiser_views.bp, announcement_views.bp, posts_views.bp,
+                      knowledge_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
                       legal_views.bp, operations_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:
@@ -165,7 +168,7 @@ def _register_domains(app: Flask) -> None:
     register_cache_rules(app)
     register_input_rules(app)
     for group in (subscriptions_cli.group, meetings_cli.meetings, meetings_cli.venues,
-                  organisers_cli.group, posts_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve,
+                  organisers_cli.group, posts_cli.group, knowledge_cli.group, delivery_cli.group, inbound_cli.receive, serve.serve,
                   operations_cli.doctor, operations_cli.backup_command,
                   operations_cli.restore_command):
         app.cli.add_command(group)

@@ -7,12 +7,13 @@ which send continuously. Correctness comes from the database, so several workers
 may run at once.
 """
 
-from . import delivery, housekeeping, inbound, posts, registrations
+from . import delivery, housekeeping, inbound, knowledge, posts, registrations
 
 # name -> (function, seconds between runs); ``run_due`` keeps this order, so that
 # nothing is sent to a sign-up that is being purged.
 SCHEDULE = {
     "purge_unconfirmed": (housekeeping.purge_unconfirmed, 3600),
+    "purge_unconfirmed_topics": (knowledge.purge_unconfirmed_topics, 3600),
     "mark_meetings_held": (housekeeping.mark_meetings_held, 3600),
     "forget_registrations": (housekeeping.forget_registrations, 3600),
     "forget_rate_limits": (housekeeping.forget_rate_limits, 3600),

@@ -291,8 +291,9 @@ class Browser:
             return error.code, error.read().decode()
 
 
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+def csrf_token(html: str, name: str = "csrf_token") -> str:
+    """The CSRF token of the page's form (``name``: of a form with a prefix)."""
+    match = re.search(rf'name="{name}" type="hidden" value="([^"]+)"', html)
     assert match, "page has no CSRF token"
     return match.group(1)
 

@@ -67,15 +67,18 @@ ACTIONS = {
     "rsvp.assign": _l("Answer assigned to a member"), "inbound.done": _l("Kept mail settled"),
     "post.approve": _l("Post approved"), "post.reject": _l("Post rejected"),
     "post.discard": _l("Post discarded"),
+    "topic.published": _l("Topic published"), "topic.declined": _l("Topic declined"),
+    "topic.plan": _l("Topic planned for a meeting"),
 }
 # The areas to filter by: the first part of an action.
 AREAS = {"meeting": _l("Meetings"), "announcement": _l("Topic announcements"),
          "venue": _l("Venues"), "subscriber": _l("Distribution list"),
          "organiser": _l("Organisers"), "inbound": _l("Incoming mail"),
-         "registration": _l("NetzWerkStatt registrations"), "post": _l("Posts")}
+         "registration": _l("NetzWerkStatt registrations"), "post": _l("Posts"),
+         "topic": _l("Topics")}
 SUBJECTS = {"meeting": _l("Meeting"), "announcement": _l("Announcement"), "venue": _l("Venue"),
             "subscriber": _l("Person"), "organiser": _l("Organiser"), "inbound": _l("Mail"),
-            "post": _l("Post")}
+            "post": _l("Post"), "topic": _l("Topic")}
 # (A registration's entries name their NetzWerkStatt as "meeting N".)
 DETAILS = {
     "start": _l("Start"), "district": _l("District"), "venue": _l("Venue"),

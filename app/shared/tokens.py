@@ -27,6 +27,8 @@ PURPOSE_MAX_AGE = {
     "member-post": "SUBSCRIBER_LINK_MAX_AGE",  # a member writes to the list
     "post-read": "SUBSCRIBER_LINK_MAX_AGE",  # a post that is not public, from its mail
     "post-withdraw": "SUBSCRIBER_LINK_MAX_AGE",  # its author takes it out of the archive
+    "topic-confirm": "CONFIRM_TOKEN_MAX_AGE",  # a visitor confirms a topic proposal
+    "topic-member": "SUBSCRIBER_LINK_MAX_AGE",  # a member's own topics page (votes)
     "public-form": "PUBLIC_FORM_MAX_AGE",  # the CSRF token of a form strangers fill in
 }
 

@@ -10,6 +10,7 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.inbound import services as inbound
+from app.knowledge import services as topics
 from app.meetings import announcements
 from app.posts import services as posts
 from app.registrations import services as registrations
@@ -63,11 +64,15 @@ def url_for_rule(app):
         db.session.commit()
         kept = inbound.receive(b"From: someone@example.org\r\nSubject: Frage\r\n\r\nHallo\r\n")
         post = posts.write(person, subject="Frage an alle", text="Hallo", files=[], public=False)
+        topic = topics.propose_as_member(person, title="Tauschringe", description=None,
+                                         can_tell=False)
         db.session.commit()
         ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id),
                "<int:mail_id>": str(kept.id), "<int:announcement_id>": str(announcement.id),
                "<int:subscriber_id>": str(person.id), "<action>": "abmelden",
                "<int:registration_id>": str(registration.id), "<int:post_id>": str(post.id),
+               "<int:topic_id>": str(topic.id),
+               "<any(veroeffentlichen, ablehnen):action>": "veroeffentlichen",
                "<any(platz, warteliste, absagen):action>": "absagen"}
 
     def build(rule):

@@ -1,0 +1,38 @@
+"""Forms of the topics' pages. Rules live in the services."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+
+from ..shared.forms import PublicForm
+
+
+class TopicFields:
+    title = StringField(_l("Topic"), render_kw={"maxlength": 120, "required": True})
+    description = TextAreaField(_l("A few lines"), render_kw={"rows": 4, "maxlength": 1000})
+    can_tell = BooleanField(_l("I can tell something about it"))
+
+
+class ProposalForm(TopicFields, PublicForm):
+    """A visitor's proposal: confirmed by mail."""
+
+    name = StringField(_l("Name (optional)"), render_kw={"maxlength": 100,
+                                                          "autocomplete": "name"})
+    email = EmailField(_l("E-mail address (for the confirmation)"),
+                       render_kw={"autocomplete": "email", "required": True})
+    submit = SubmitField(_l("Propose the topic"))
+
+
+class MemberProposalForm(TopicFields, FlaskForm):
+    submit = SubmitField(_l("Propose the topic"))
+
+
+class LinkRequestForm(PublicForm):
+    email = EmailField(_l("Your e-mail address on the list"),
+                       render_kw={"autocomplete": "email", "required": True})
+    submit = SubmitField(_l("Send me my voting link"))
+
+
+class PlanTopicForm(FlaskForm):
+    meeting_id = SelectField(_l("Meeting"), validate_choice=False)
+    submit = SubmitField(_l("Choose for this meeting"))
