@@ -631,4 +631,28 @@ def test_a_member_writes_an_organiser_approves_and_the_archive_shows_it(service,
     problems["post"] = axe_violations(browser)
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")  # no sideways
+
+    # The topics and the district map, on the same phone: each district is a link the
+    # keyboard reaches, with its name.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.get(service.url + "/themen")
+    heading_becomes(browser, "Themen, die wir uns wünschen")
+    problems["topics"] = axe_violations(browser)
+    browser.save_screenshot(str(SCREENSHOTS / "themen-390.png"))
+    browser.get(service.url + "/bezirke")
+    heading_becomes(browser, "Die Stadtbezirke")
+    problems["districts"] = axe_violations(browser)
+    browser.save_screenshot(str(SCREENSHOTS / "bezirke-390.png"))
+    tiles = browser.find_elements(By.CSS_SELECTOR, "svg.district-map a")
+    assert len(tiles) == 23
+    browser.execute_script("arguments[0].focus()", tiles[0])
+    assert browser.execute_script("return document.activeElement.textContent").split() == [
+        "Weilimdorf"]  # a link with its name (no meeting there yet)
+    smallest = browser.execute_script(
+        "return Math.min(...[...document.querySelectorAll('svg.district-map .tile-name')]"
+        ".map(t => t.getBoundingClientRect().height))")
+    assert smallest >= 9  # the names stay readable on a phone (CSS pixels of a line)
+    go(browser, browser.find_element(By.CSS_SELECTOR, 'svg.district-map a[href$="/vaihingen"]'))
+    heading_becomes(browser, "Vaihingen")
+    problems["district"] = axe_violations(browser)
     assert problems == {page: [] for page in problems}

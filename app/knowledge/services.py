@@ -229,3 +229,31 @@ def choose_for(topic: Topic, meeting_id, *, actor: str):
 def meetings_ahead() -> list:
     return [meeting for meeting in meetings.upcoming_and_recent()
             if meeting.status in ("draft", "announced") and meeting.start_at > utcnow()]
+
+
+@dataclass(frozen=True)
+class DistrictPage:
+    """What a district's page shows: meetings held there (by year, with their
+    records), the meetings ahead there, and the topics discussed there."""
+
+    years: dict
+    ahead: list
+    discussed: list[Ranked]
+
+
+def district_page(name: str) -> DistrictPage:
+    return DistrictPage(
+        years=meetings.archive(district=name),
+        ahead=[meeting for meeting in meetings.upcoming() if meeting.district == name],
+        discussed=[entry for entry in ranked() if entry.discussed
+                   and entry.meeting.district == name])
+
+
+def meetings_by_district() -> dict[str, int]:
+    """How many meetings each district has held (the district map)."""
+    counts: dict[str, int] = {}
+    for year in meetings.archive().values():
+        for meeting in year:
+            if meeting.status != "cancelled":
+                counts[meeting.district] = counts.get(meeting.district, 0) + 1
+    return counts

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from ..extensions import csrf
+from ..shared.districts import all_districts, by_slug
 from ..shared.forms import ButtonForm
 from ..shared.tokens import TokenError
 from ..shared.web import carry_out, client_ip, or_404, organiser_required
@@ -16,6 +17,21 @@ from . import services as topics
 from .forms import LinkRequestForm, MemberProposalForm, PlanTopicForm, ProposalForm
 
 bp = Blueprint("knowledge", __name__)
+
+
+@bp.get("/bezirke")
+def district_map():
+    """Stuttgart's districts as a map of tiles drawn here (no outside requests), each a
+    link to its page."""
+    return render_template("knowledge/districts.html", districts=all_districts(),
+                           held=topics.meetings_by_district())
+
+
+@bp.get("/bezirke/<slug>")
+def district(slug):
+    found = or_404(by_slug(slug))
+    return render_template("knowledge/district.html", district=found,
+                           page=topics.district_page(found.name))
 
 
 @bp.app_template_global()
