@@ -243,6 +243,15 @@ def _look(raw: bytes) -> tuple[bool, bool]:
                          and any(name in lowered for name in _READ_BODY_OF))
 
 
+def _read(raw: bytes, *, whole: bool) -> EmailMessage:
+    """The mail parsed, ``whole`` or by its headers; a post (mail to the post address)
+    always whole: its text and attachments are what it is about."""
+    message = _parse(raw, headers_only=not whole)
+    if not whole and _addressed_to(message, current_app.config["MAIL_POST_ADDRESS"]):
+        message = _parse(raw)
+    return message
+
+
 def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
     """Act on one inbound mail (the message as bytes; ``complete`` False when only
     its headers were read, since it is too large). Returns its record, or None for a
@@ -263,10 +272,7 @@ def receive(raw: bytes, *, complete: bool = True) -> InboundMail | None:
                    "kept.", parts=MAX_PARTS, depth=MAX_DEPTH)
     if reason:
         raw = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:limit]
-    message = _parse(raw, headers_only=not read_body)
-    if not (read_body or reason) and _addressed_to(message,
-                                                   current_app.config["MAIL_POST_ADDRESS"]):
-        message = _parse(raw)  # a post: its text and attachments are what it is about
+    message = _read(raw, whole=read_body)
     message_id = _clean(_header(message, "Message-ID"))[:250] or None
     if _seen(message_id):
         return None
