@@ -655,4 +655,11 @@ def test_a_member_writes_an_organiser_approves_and_the_archive_shows_it(service,
     go(browser, browser.find_element(By.CSS_SELECTOR, 'svg.district-map a[href$="/vaihingen"]'))
     heading_becomes(browser, "Vaihingen")
     problems["district"] = axe_violations(browser)
+    for path, heading, name in (("/projekte", "Projekte, die wandern", "projekte"),
+                                ("/projekte/vorschlagen", "Ein Projekt vorschlagen",
+                                 "projekt-vorschlagen")):
+        browser.get(service.url + path)
+        heading_becomes(browser, heading)
+        problems[name] = axe_violations(browser)
+        browser.save_screenshot(str(SCREENSHOTS / f"{name}-390.png"))
     assert problems == {page: [] for page in problems}

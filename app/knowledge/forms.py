@@ -2,7 +2,16 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
 
 from ..shared.forms import PublicForm
 
@@ -36,3 +45,32 @@ class LinkRequestForm(PublicForm):
 class PlanTopicForm(FlaskForm):
     meeting_id = SelectField(_l("Meeting"), validate_choice=False)
     submit = SubmitField(_l("Choose for this meeting"))
+
+
+class ProjectForm(PublicForm):
+    name = StringField(_l("Project"), render_kw={"maxlength": 120, "required": True})
+    district = SelectField(_l("District"), validate_choice=False)
+    description = TextAreaField(_l("What it does"), render_kw={"rows": 5, "maxlength": 2000,
+                                                                "required": True})
+    phases = SelectMultipleField(_l("Phases of the Werkzeugkoffer"), validate_choice=False,
+                                 option_widget=widgets.CheckboxInput(),
+                                 widget=widgets.ListWidget(prefix_label=False))
+    contact_name = StringField(_l("Contact person (optional)"), render_kw={"maxlength": 100})
+    contact_email = EmailField(_l("Contact's e-mail address (shown only if they agree)"))
+    email = EmailField(_l("Your e-mail address (for the confirmation)"),
+                       render_kw={"autocomplete": "email", "required": True})
+    submit = SubmitField(_l("Propose the project"))
+
+
+class AdoptionForm(PublicForm):
+    district = SelectField(_l("District that took it up"), validate_choice=False)
+    year = StringField(_l("Year"), render_kw={"inputmode": "numeric", "maxlength": 4})
+    how = StringField(_l("How (one line)"), render_kw={"maxlength": 300})
+    email = EmailField(_l("Your e-mail address (for the confirmation)"),
+                       render_kw={"autocomplete": "email", "required": True})
+    submit = SubmitField(_l("Send"))
+
+
+class PresentedForm(FlaskForm):
+    meeting_id = SelectField(_l("Presented at the meeting"), validate_choice=False)
+    submit = SubmitField(_l("Add"))

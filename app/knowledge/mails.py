@@ -36,3 +36,28 @@ def send_member_link(member) -> None:
                                               token=member_token(member)))
     outbox.enqueue(message, key=f"topic-link:{member.id}:{secrets.token_hex(8)}",
                    kind="topic-link", subscriber_id=member.id)
+
+
+def send_entry_confirmation(purpose: str, entry, title: str, address: str) -> None:
+    """A proposal for the atlas (a project, an "übernommen in"): only its link."""
+    token = make_token(purpose, {"e": entry.id, "n": entry.nonce})
+    message = compose("entry_confirm", _l("Please confirm your proposal for the project atlas"),
+                      address=address, name=None,
+                      language=current_app.config["BABEL_DEFAULT_LOCALE"],
+                      sender=current_app.config["MAIL_DEFAULT_SENDER"], title=title,
+                      confirm_url=external_url(
+                          "knowledge.confirm_entry", token=token,
+                          kind="projekt" if purpose == "project-confirm" else "uebernahme"))
+    outbox.enqueue(message, key=f"{purpose}:{entry.id}", kind=purpose)
+
+
+def send_contact_consent(project) -> None:
+    """The contact someone named for a project is asked whether they may be shown."""
+    token = make_token("project-contact", {"p": project.id,
+                                           "h": address_fingerprint(project.contact_email)})
+    message = compose("project_contact", _l("May we name you as a project's contact?"),
+                      address=project.contact_email, name=project.contact_name,
+                      language=current_app.config["BABEL_DEFAULT_LOCALE"],
+                      sender=current_app.config["MAIL_DEFAULT_SENDER"], project=project.name,
+                      agree_url=external_url("knowledge.contact_consent", token=token))
+    outbox.enqueue(message, key=f"project-contact:{project.id}", kind="project-contact")

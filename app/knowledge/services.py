@@ -226,6 +226,12 @@ def choose_for(topic: Topic, meeting_id, *, actor: str):
     return meeting
 
 
+def meetings_held() -> list:
+    """Meetings that have taken place, newest first (where a project was presented)."""
+    return [meeting for meeting in meetings.upcoming_and_recent()
+            if meeting.status in ("announced", "held") and meeting.start_at <= utcnow()]
+
+
 def meetings_ahead() -> list:
     return [meeting for meeting in meetings.upcoming_and_recent()
             if meeting.status in ("draft", "announced") and meeting.start_at > utcnow()]

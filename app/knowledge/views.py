@@ -4,17 +4,27 @@ member's own topics page (vote, propose), and the organisers' decisions.
 Thin views: they read the form, call a service, and commit through ``carry_out``.
 """
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from ..extensions import csrf
-from ..shared.districts import all_districts, by_slug
-from ..shared.forms import ButtonForm
+from ..shared.districts import all_districts, by_name, by_slug
+from ..shared.forms import ButtonForm, district_choices
 from ..shared.tokens import TokenError
+from ..shared.urls import external_url
 from ..shared.web import carry_out, client_ip, or_404, organiser_required
+from . import projects
 from . import services as topics
-from .forms import LinkRequestForm, MemberProposalForm, PlanTopicForm, ProposalForm
+from .forms import (
+    AdoptionForm,
+    LinkRequestForm,
+    MemberProposalForm,
+    PlanTopicForm,
+    PresentedForm,
+    ProjectForm,
+    ProposalForm,
+)
 
 bp = Blueprint("knowledge", __name__)
 
@@ -31,7 +41,15 @@ def district_map():
 def district(slug):
     found = or_404(by_slug(slug))
     return render_template("knowledge/district.html", district=found,
-                           page=topics.district_page(found.name))
+                           page=topics.district_page(found.name),
+                           projects=projects.by_district(found.name))
+
+
+@bp.app_template_filter()
+def district_slug(name: str) -> str:
+    """A district's name as its page's address part."""
+    found = by_name(name)
+    return found.slug if found else ""
 
 
 @bp.app_template_global()
@@ -147,3 +165,152 @@ def choose(topic_id):
                                             actor=g.organiser.email),
                   _("The topic is planned for the meeting."))
     return redirect(url_for(".moderation"))
+
+
+def _search_text(name: str, limit: int) -> str:
+    return "".join(ch for ch in request.args.get(name, "")[:limit] if ch.isprintable()).strip()
+
+
+@bp.get("/projekte")
+def atlas():
+    """The projects on the district map, what spread from where, by phase and word."""
+    phase, word = _search_text("phase", 30), _search_text("q", 200)
+    found, spread = projects.atlas(phase=phase, word=word)
+    names = {project.id: project for project in found}
+    per_district: dict[str, int] = {}
+    for name in [project.district for project in found] + [a.district for a in spread]:
+        per_district[name] = per_district.get(name, 0) + 1
+    arrows = [(names[a.project_id].district, a.district,
+               _("%(project)s: taken up in %(district)s %(year)d",
+                 project=names[a.project_id].name, district=a.district, year=a.year))
+              for a in spread]
+    return render_template("knowledge/atlas.html", projects=found, spread=spread, names=names,
+                           districts=all_districts(), per_district=per_district, phase=phase,
+                           word=word, phases=projects.PHASE_LABELS, arrows=arrows)
+
+
+def _project_form() -> ProjectForm:
+    form = ProjectForm(prefix="project")
+    form.district.choices = district_choices(all_districts())
+    form.phases.choices = [SelectChoice(key, str(label))
+                           for key, label in projects.PHASE_LABELS.items()]
+    return form
+
+
+@bp.route("/projekte/vorschlagen", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
+def propose_project():
+    form = _project_form()
+    if form.validate_on_submit():
+        ok, project = carry_out(lambda: projects.propose(
+            name=form.name.data, district=form.district.data,
+            description=form.description.data, phases=form.phases.data,
+            contact_name=form.contact_name.data, contact_email=form.contact_email.data,
+            email=form.email.data, ip=client_ip()), form=form)
+        if ok:
+            return render_template("knowledge/check_your_mail.html", held_back=project is None)
+    status = 400 if request.method == "POST" else 200
+    return render_template("knowledge/propose_project.html", form=form), status
+
+
+@bp.get("/projekte/<int:project_id>")
+def project(project_id):
+    found = or_404(projects.page(project_id))
+    return render_template("knowledge/project.html", page=found, phases=projects.PHASE_LABELS)
+
+
+@bp.route("/projekte/<int:project_id>/uebernommen", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
+def propose_adoption(project_id):
+    found = or_404(projects.page(project_id))
+    form = AdoptionForm(prefix="adoption")
+    form.district.choices = district_choices(all_districts())
+    if form.validate_on_submit():
+        ok, adoption = carry_out(lambda: projects.propose_adoption(
+            found.project, district=form.district.data, year=form.year.data,
+            how=form.how.data, email=form.email.data, ip=client_ip()), form=form)
+        if ok:
+            return render_template("knowledge/check_your_mail.html", held_back=adoption is None)
+    status = 400 if request.method == "POST" else 200
+    return render_template("knowledge/propose_adoption.html", form=form, page=found), status
+
+
+CONFIRMING = {"projekt": "project-confirm", "uebernahme": "adoption-confirm"}
+
+
+@bp.route("/projekte/bestaetigen/<any(projekt, uebernahme):kind>/<token>",
+          methods=["GET", "POST"])
+def confirm_entry(kind, token):
+    """A GET only shows the button (mail scanners open links); the POST confirms."""
+    purpose = CONFIRMING[kind]
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            carry_out(lambda: projects.confirm(purpose, token))
+            return render_template("knowledge/confirmed.html")
+        projects.check_confirmation(purpose, token)
+    except TokenError:
+        return _link_problem()
+    return render_template("knowledge/confirm.html", form=form)
+
+
+@bp.route("/projekte/kontakt/<token>", methods=["GET", "POST"])
+def contact_consent(token):
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            _ok, found = carry_out(lambda: projects.agree_as_contact(token))
+            return render_template("knowledge/contact_agreed.html", project=found)
+        projects.agree_check(token)
+    except TokenError:
+        return _link_problem()
+    return render_template("knowledge/contact_consent.html", form=form)
+
+
+@bp.get("/api/projekte.json")
+def projects_json():
+    """The published projects as schema.org Projects, readable from any site (CORS)."""
+    response = jsonify({"projects": projects.api_projects(
+        lambda found: external_url("knowledge.project", project_id=found.id))})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/organisation/projekte/")
+@organiser_required
+def project_moderation():
+    waiting_projects, waiting_adoptions = projects.waiting()
+    present = PresentedForm()
+    present.meeting_id.choices = [SelectChoice(str(m.id), f"{m.start_at:%d.%m.%Y} {m.district}")
+                                  for m in topics.meetings_held()]
+    found, _spread = projects.atlas()
+    return render_template("knowledge/project_moderation.html", projects=waiting_projects,
+                           adoptions=waiting_adoptions, published=found, button=ButtonForm(),
+                           present=present, find=projects.find)
+
+
+@bp.post("/organisation/projekte/<any(projekt, uebernahme):kind>/<int:entry_id>/"
+         "<any(veroeffentlichen, ablehnen):action>")
+@organiser_required
+def decide_entry(kind, entry_id, action):
+    entry = or_404(projects.find(entry_id) if kind == "projekt"
+                   else projects.find_adoption(entry_id))
+    if ButtonForm().validate_on_submit():
+        carry_out(lambda: projects.decide(entry, publish=action == "veroeffentlichen",
+                                          actor=g.organiser.email),
+                  _("Published in the atlas.") if action == "veroeffentlichen"
+                  else _("Declined."))
+    return redirect(url_for(".project_moderation"))
+
+
+@bp.post("/organisation/projekte/<int:project_id>/vorgestellt")
+@organiser_required
+def presented(project_id):
+    found = or_404(projects.find(project_id))
+    form = PresentedForm()
+    if form.validate_on_submit():
+        carry_out(lambda: projects.present(found, form.meeting_id.data,
+                                           actor=g.organiser.email),
+                  _("The meeting is noted with the project."))
+    return redirect(url_for(".project_moderation"))

@@ -69,16 +69,22 @@ ACTIONS = {
     "post.discard": _l("Post discarded"),
     "topic.published": _l("Topic published"), "topic.declined": _l("Topic declined"),
     "topic.plan": _l("Topic planned for a meeting"),
+    "project.publish": _l("Project published"), "project.decline": _l("Project declined"),
+    "project.present": _l("Project's presentation noted"),
+    "adoption.publish": _l("“Taken up in” published"),
+    "adoption.decline": _l("“Taken up in” declined"),
 }
 # The areas to filter by: the first part of an action.
 AREAS = {"meeting": _l("Meetings"), "announcement": _l("Topic announcements"),
          "venue": _l("Venues"), "subscriber": _l("Distribution list"),
          "organiser": _l("Organisers"), "inbound": _l("Incoming mail"),
          "registration": _l("NetzWerkStatt registrations"), "post": _l("Posts"),
-         "topic": _l("Topics")}
+         "topic": _l("Topics"), "project": _l("Project atlas"),
+         "adoption": _l("Project atlas")}
 SUBJECTS = {"meeting": _l("Meeting"), "announcement": _l("Announcement"), "venue": _l("Venue"),
             "subscriber": _l("Person"), "organiser": _l("Organiser"), "inbound": _l("Mail"),
-            "post": _l("Post"), "topic": _l("Topic")}
+            "post": _l("Post"), "topic": _l("Topic"), "project": _l("Project"),
+            "adoption": _l("“Taken up in”")}
 # (A registration's entries name their NetzWerkStatt as "meeting N".)
 DETAILS = {
     "start": _l("Start"), "district": _l("District"), "venue": _l("Venue"),

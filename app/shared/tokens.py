@@ -29,6 +29,9 @@ PURPOSE_MAX_AGE = {
     "post-withdraw": "SUBSCRIBER_LINK_MAX_AGE",  # its author takes it out of the archive
     "topic-confirm": "CONFIRM_TOKEN_MAX_AGE",  # a visitor confirms a topic proposal
     "topic-member": "SUBSCRIBER_LINK_MAX_AGE",  # a member's own topics page (votes)
+    "project-confirm": "CONFIRM_TOKEN_MAX_AGE",  # a visitor confirms a project proposal
+    "adoption-confirm": "CONFIRM_TOKEN_MAX_AGE",  # … or an "übernommen in" entry
+    "project-contact": "CONFIRM_TOKEN_MAX_AGE",  # a project's contact agrees to be shown
     "public-form": "PUBLIC_FORM_MAX_AGE",  # the CSRF token of a form strangers fill in
 }
 

@@ -10,6 +10,7 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.inbound import services as inbound
+from app.knowledge import projects
 from app.knowledge import services as topics
 from app.meetings import announcements
 from app.posts import services as posts
@@ -66,12 +67,16 @@ def url_for_rule(app):
         post = posts.write(person, subject="Frage an alle", text="Hallo", files=[], public=False)
         topic = topics.propose_as_member(person, title="Tauschringe", description=None,
                                          can_tell=False)
+        project = projects.propose(name="Tauschring", district="Mitte", description="Tauschen",
+                                   phases=[], contact_name=None, contact_email=None,
+                                   email="gast@example.org", ip=None)
         db.session.commit()
         ids = {"<int:meeting_id>": str(meeting.id), "<int:venue_id>": str(venue.id),
                "<int:mail_id>": str(kept.id), "<int:announcement_id>": str(announcement.id),
                "<int:subscriber_id>": str(person.id), "<action>": "abmelden",
                "<int:registration_id>": str(registration.id), "<int:post_id>": str(post.id),
-               "<int:topic_id>": str(topic.id),
+               "<int:topic_id>": str(topic.id), "<int:project_id>": str(project.id),
+               "<int:entry_id>": str(project.id), "<any(projekt, uebernahme):kind>": "projekt",
                "<any(veroeffentlichen, ablehnen):action>": "veroeffentlichen",
                "<any(platz, warteliste, absagen):action>": "absagen"}
 
