@@ -169,7 +169,7 @@ def create_database(engine_name: str, tmp_path_factory) -> tuple[str, callable]:
         pytest.skip("PostgreSQL tests need VERNETZER_TEST_POSTGRES_URL "
                     "(for example postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     name = f"vernetzer_test_{uuid.uuid4().hex[:12]}"
-    # Pre-ping: a test may restart the server (tests/test_several_processes.py).
+    # Pre-ping: a dropped connection is replaced rather than failing a test.
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

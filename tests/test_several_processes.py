@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -31,13 +32,71 @@ from tests.conftest import (
 pytestmark = pytest.mark.slow
 
 
-def postgresql_cluster() -> list[str]:
-    """The local PostgreSQL cluster (Debian's tools), to restart it."""
-    if shutil.which("pg_lsclusters") is None or os.geteuid() != 0:
-        required("restarting PostgreSQL needs Debian's pg_ctlcluster and root")
-    version, name = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True,
-                                   check=True).stdout.split()[:2]
-    return [version, name]
+class PrivateServer:
+    """A PostgreSQL server of the test's own (Debian's binaries, run as the postgres
+    user, on a free port, its data in a temporary folder), so that restarting it
+    touches no other test running beside it. ``url`` is a migrated database on it."""
+
+    def __init__(self):
+        clusters = shutil.which("pg_lsclusters")
+        if clusters is None or os.geteuid() != 0:
+            required("a PostgreSQL server of the test's own needs Debian's PostgreSQL and root")
+        version = subprocess.run([clusters, "-h"], capture_output=True, text=True,
+                                 check=True).stdout.split()[0]
+        self.bin = f"/usr/lib/postgresql/{version}/bin"
+        self.data = tempfile.mkdtemp(prefix="vernetzer-pg-")
+        shutil.chown(self.data, "postgres", "postgres")
+        self.port = free_port()
+        self._as_postgres("initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
+                          "--no-sync", "-E", "UTF8")
+        self._ctl("start")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/vernetzer"
+
+    def _as_postgres(self, program: str, *args: str) -> None:
+        # No pipes: the server pg_ctl starts would hold them open (its log is a file).
+        subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bin}/{program}", *args],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=120)
+
+    def _ctl(self, action: str, mode: str = "fast") -> None:
+        self._as_postgres("pg_ctl", "-D", self.data, "-w", "-m", mode,
+                          "-l", f"{self.data}/server.log", "-o",
+                          f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
+                          "-c fsync=off", action)
+
+    def migrate(self, smtp_port: int, tmp_path) -> None:
+        from flask_migrate import upgrade
+
+        from app import create_app
+        from app.extensions import db
+        from tests.conftest import base_config
+
+        admin = sa.create_engine(self.url.replace("/vernetzer", "/postgres"),
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql("CREATE DATABASE vernetzer")
+        admin.dispose()
+        app = create_app(base_config(self.url, smtp_port, tmp_path))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+
+    def restart(self) -> None:
+        self._ctl("restart")
+
+    def stop(self) -> None:
+        self._ctl("stop", "immediate")
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+@pytest.fixture
+def private_database(smtp_server, tmp_path):
+    server = PrivateServer()
+    try:
+        server.migrate(smtp_server.port, tmp_path / "migrate")
+        yield server
+    finally:
+        server.stop()
 
 
 def link(message, path: str, port: int) -> str:
@@ -78,10 +137,8 @@ def in_process(database: str, smtp_port: int, tmp_path, action):
 
 
 def test_two_web_servers_and_two_workers_through_a_meeting_with_a_kill_and_a_restart(
-        live_database, smtp_server, mailbox, tmp_path):
-    if not live_database.startswith("postgresql"):
-        pytest.skip("several workers and web servers share PostgreSQL")
-    cluster = postgresql_cluster()
+        private_database, smtp_server, mailbox, tmp_path):
+    live_database = private_database.url
     ports = [free_port(), free_port()]
     web_env = process_env(live_database, smtp_server.port,
                           CONFIRM_MAILS_PER_IP="6/hour", PAGE_CACHE_SECONDS=0,
@@ -148,7 +205,7 @@ def test_two_web_servers_and_two_workers_through_a_meeting_with_a_kill_and_a_res
         outputs.append(output_of(workers[0], 10))
         workers[0] = start_flask(worker_env, "worker", "--send-only")
         wait_for(lambda: len(mails(mailbox, "Einladung")) >= 160, 60, "160 invitations")
-        subprocess.run(["pg_ctlcluster", *cluster, "restart"], check=True, timeout=120)
+        private_database.restart()
         wait_for(lambda: statuses(live_database, "invitation") == Counter({"sent": 306}), 120,
                  "every invitation recorded as sent")
         invitations = Counter(message["To"] for message in mails(mailbox, "Einladung"))
