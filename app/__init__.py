@@ -122,9 +122,14 @@ def _register_domains(app: Flask) -> None:
     from .inbound import cli as inbound_cli
     from .inbound import views as inbound_views
     from .knowledge import cli as knowledge_cli
-    from .knowledge import views as knowledge_views
+    from .knowledge import hooks as knowledge_hooks
+    from .knowledge import mails as knowledge_mails
+    from .knowledge import services as topics
+    from .knowledge.views import toolbox as toolbox_views
+    from .knowledge.views import topics as knowledge_views
     from .legal import views as legal_views
     from .meetings import cli as meetings_cli
+    from .meetings import hooks as meetings_hooks
     from .meetings import invitations
     from .meetings.views import announcements as announcement_views
     from .meetings.views import organisers as meeting_organiser_views
@@ -139,6 +144,7 @@ def _register_domains(app: Flask) -> None:
     from .posts import mails as post_mails
     from .posts import views as posts_views
     from .registrations import views as registrations_views
+    from .shared.urls import external_url
     from .shared.web import (
         register_cache_rules,
         register_error_pages,
@@ -153,13 +159,19 @@ def _register_domains(app: Flask) -> None:
         mail=(delivery_hooks.MailKinds(kinds=invitations.KINDS, prepare=invitations.prepare,
                                        render=invitations.render),
               delivery_hooks.MailKinds(kinds=post_mails.KINDS, prepare=post_mails.prepare,
-                                       render=post_mails.render)),
+                                       render=post_mails.render),
+              delivery_hooks.MailKinds(kinds=knowledge_mails.KINDS,
+                                       prepare=knowledge_mails.prepare,
+                                       render=knowledge_mails.render)),
         wanted=subscriptions.wanting_list_mail, hard_bounce=subscriptions.count_hard_bounce))
     posts_hooks.install(app, posts_hooks.Moderators(addresses=organisers.addresses))
+    knowledge_hooks.install(app, knowledge_hooks.Organisers(addresses=organisers.addresses))
+    meetings_hooks.install(app, meetings_hooks.WaitingTopics(
+        count=topics.waiting_count, url=lambda: external_url("knowledge.public_topics")))
     app.jinja_env.globals.update(get_locale=get_locale, status_label=status_label)
     for blueprint in (subscriptions_views.bp, organisers_views.bp, meeting_views.bp,
                       meeting_organiser_views.bp, announcement_views.bp, posts_views.bp,
-                      knowledge_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
+                      knowledge_views.bp, toolbox_views.bp, delivery_views.bp, inbound_views.bp, registrations_views.bp,
                       legal_views.bp, operations_views.bp):
         app.register_blueprint(blueprint)
     if app.config["MAIL_CATCHER"]:

@@ -144,6 +144,11 @@ DEFAULTS = {
     "POST_DEFAULT_DELIVERY": "each",
     "POST_DIGEST_WEEKDAY": 0,
     "POST_DIGEST_HOUR": 8,
+    # Knowledge: a quarterly meeting's invitation carries a line on the topics waiting
+    # for votes; the mail with the record goes this many days after a meeting to those
+    # who said they would come (once it is closed out).
+    "INVITATION_TOPICS_LINE": True,
+    "FOLLOW_UP_AFTER_DAYS": 3,
     # NetzWerkStatt: how long an offered place is held, and when registrations are deleted.
     "REGISTRATION_OFFER_HOURS": 48,
     "REGISTRATION_RETENTION_DAYS": 90,
@@ -385,12 +390,13 @@ SETTINGS = (
         ("INBOUND_IMAP_PORT", 1, 65535), ("INBOUND_MAX_BYTES", 1024, None),
         ("REGISTRATION_OFFER_HOURS", 1, 24 * 30), ("REGISTRATION_RETENTION_DAYS", 1, 3650),
         ("POST_HOLD_DAYS", 1, 365), ("POST_MAX_BYTES", 1024, 100 * 1024 * 1024),
-        ("POST_DIGEST_WEEKDAY", 0, 6), ("POST_DIGEST_HOUR", 0, 23))),
+        ("POST_DIGEST_WEEKDAY", 0, 6), ("POST_DIGEST_HOUR", 0, 23),
+        ("FOLLOW_UP_AFTER_DAYS", 0, 60))),
     *((name, _seconds) for name in ("MAIL_TIMEOUT", "OUTBOX_HEARTBEAT_EVERY",
                                     "OUTBOX_HEARTBEAT_TIMEOUT", "OUTBOX_POLL_SECONDS",
                                     "SQLITE_BUSY_TIMEOUT")),
     *((name, _flag) for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_CATCHER", "FORCE_HTTPS",
-                                 "LOG_REQUESTS")),
+                                 "LOG_REQUESTS", "INVITATION_TOPICS_LINE")),
     ("LOG_FORMAT", _one_of("text", "json")),
     ("POST_DEFAULT_DELIVERY", _one_of("each", "weekly", "monthly", "none")),
     *((name, _address) for name in ("MAIL_DEFAULT_SENDER", "MAIL_LIST_SENDER",

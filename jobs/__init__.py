@@ -21,6 +21,7 @@ SCHEDULE = {
     "queue_meeting_mails": (delivery.queue_meeting_mails, 60),
     "purge_held_posts": (posts.purge_held_posts, 3600),
     "queue_digests": (posts.queue_digests, 300),
+    "queue_follow_up_mails": (knowledge.queue_follow_up_mails, 3600),
     "poll_mailbox": (inbound.poll_mailbox, 60),
 }
 

@@ -5,6 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -14,6 +17,7 @@ from wtforms import (
 )
 
 from ..shared.forms import PublicForm
+from .projects import PHASE_LABELS
 
 
 class TopicFields:
@@ -74,3 +78,51 @@ class AdoptionForm(PublicForm):
 class PresentedForm(FlaskForm):
     meeting_id = SelectField(_l("Presented at the meeting"), validate_choice=False)
     submit = SubmitField(_l("Add"))
+
+
+class InquiryForm(PublicForm):
+    """"Ich möchte das auch machen": the address is confirmed by mail and never shown."""
+
+    name = StringField(_l("Your name"), render_kw={"maxlength": 100, "autocomplete": "name",
+                                                   "required": True})
+    email = EmailField(_l("Your e-mail address (for the confirmation; not shown)"),
+                       render_kw={"autocomplete": "email", "required": True})
+    message = TextAreaField(_l("Your message"), render_kw={"rows": 4, "maxlength": 2000,
+                                                           "required": True})
+    submit = SubmitField(_l("Send the message"))
+
+
+class FollowUpRow(Form):
+    task = StringField(_l("What"), render_kw={"maxlength": 300})
+    person = StringField(_l("Who"), render_kw={"maxlength": 100})
+    due = StringField(_l("By when"), widget=widgets.DateInput())
+
+
+class InsightRow(Form):
+    phase = SelectField(_l("Phase"), validate_choice=False)
+    text = StringField(_l("Insight"), render_kw={"maxlength": 1000})
+
+
+class CloseOutForm(FlaskForm):
+    attendance = StringField(_l("Came (from the “Ich komme” answers; please correct)"),
+                             render_kw={"inputmode": "numeric", "maxlength": 5})
+    walk_ins = StringField(_l("Walk-ins without an answer"),
+                           render_kw={"inputmode": "numeric", "maxlength": 5})
+    record = TextAreaField(_l("What we took away (Markdown, public)"), render_kw={"rows": 8})
+    projects = SelectMultipleField(_l("Projects presented"), validate_choice=False,
+                                   option_widget=widgets.CheckboxInput(),
+                                   widget=widgets.ListWidget(prefix_label=False))
+    follow_ups = FieldList(FormField(FollowUpRow), label=_l("Follow-ups"), max_entries=40)
+    insights = FieldList(FormField(InsightRow), label=_l("Insights for the Werkzeugkoffer"),
+                         max_entries=60)
+    submit = SubmitField(_l("Save the close-out"))
+
+
+class IntroForm(FlaskForm):
+    """The organisers' introduction to each phase (one field per phase)."""
+
+    submit = SubmitField(_l("Save the introductions"))
+
+
+for _key, _label in PHASE_LABELS.items():
+    setattr(IntroForm, _key, TextAreaField(_label, render_kw={"rows": 3, "maxlength": 2000}))

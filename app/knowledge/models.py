@@ -1,7 +1,7 @@
 """Topics members want, and who showed interest in them."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -112,3 +112,67 @@ class Presentation(db.Model):
                                             index=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"))
     __table_args__ = (sa.UniqueConstraint("project_id", "meeting_id"),)
+
+
+class CloseOut(db.Model):
+    """What came out of a meeting, noted by organisers after it: how many came (the
+    "Ich komme" answers, corrected, plus walk-ins). ``follow_up_queued_at``: when the
+    mail with the record went to those who said they would come (once)."""
+
+    meeting_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
+    attendance: Mapped[int]  # members who came (of those who answered, corrected)
+    walk_ins: Mapped[int] = mapped_column(default=0)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by: Mapped[str] = mapped_column(sa.String(254))
+    follow_up_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUp(db.Model):
+    """Something to do after a meeting: what, who, by when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"),
+                                            index=True)
+    task: Mapped[str] = mapped_column(sa.String(300))
+    person: Mapped[str] = mapped_column(sa.String(100))
+    due: Mapped[date]
+
+
+class Insight(db.Model):
+    """One insight of a meeting's record (or a NetzWerkStatt's results), tagged with
+    one of the eight phases: the Werkzeugkoffer gathers them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"),
+                                            index=True)
+    phase: Mapped[str] = mapped_column(sa.String(20), index=True)  # one of PHASES
+    text: Mapped[str] = mapped_column(sa.String(1000))
+
+
+class PhaseIntro(db.Model):
+    """Organisers' short introduction to one phase of the Werkzeugkoffer."""
+
+    phase: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(2000))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(sa.String(254))
+
+
+class Inquiry(db.Model):
+    """"Ich möchte das auch machen": someone asks the people behind a project (or a
+    topic) to tell them how. Kept until the asker confirmed their address by mail,
+    then sent once (``sent_at``) and deleted a few days later."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    topic_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("topic.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    message: Mapped[str] = mapped_column(sa.String(2000))
+    nonce: Mapped[str] = mapped_column(sa.String(32))
+    __table_args__ = (sa.CheckConstraint("(project_id IS NULL) != (topic_id IS NULL)",
+                                         name="one_subject"),)

@@ -152,6 +152,17 @@ def ranked(now=None) -> list[Ranked]:
     return result
 
 
+def published(topic_id) -> Ranked | None:
+    """A published topic with its standing (its own page)."""
+    return next((entry for entry in ranked() if str(entry.topic.id) == str(topic_id)), None)
+
+
+def waiting_count() -> int:
+    """Published topics not yet chosen for a meeting (an invitation's line)."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        Topic.status == TopicStatus.PUBLISHED, Topic.meeting_id.is_(None)))
+
+
 def most_wanted(limit: int = 3) -> list[Ranked]:
     """The topics still waiting for a meeting with the most interest (the planner and
     the meeting form offer these)."""

@@ -35,8 +35,8 @@ from ..shared import markup
 from ..shared.database import utcnow
 from ..subscriptions import services as subscriptions
 from ..subscriptions.mails import list_links, personal_token
-from . import calendar, rsvp
-from .models import Announcement, AnnouncementStatus, Meeting, MeetingStatus
+from . import calendar, hooks, rsvp
+from .models import Announcement, AnnouncementStatus, Meeting, MeetingKind, MeetingStatus
 
 # An announcement and the invitation of its meeting are never this close together,
 # unless the organiser chose so (``Announcement.same_hour_ok``).
@@ -82,7 +82,19 @@ def prepare(mailing: MailingInfo) -> MeetingMailing | None:
     return MeetingMailing(mailing.kind, meeting, None, {
         "description": markup.render(meeting.description),
         "meeting_url": calendar.meeting_url(meeting), "ics_url": calendar.file_url(meeting),
-        **calendar.add_links(meeting), "answers": mailing.kind != "cancellation"})
+        **calendar.add_links(meeting), "answers": mailing.kind != "cancellation",
+        **_waiting_topics(mailing.kind, meeting)})
+
+
+def _waiting_topics(kind: str, meeting: Meeting) -> dict:
+    """A quarterly meeting's invitation may carry one line on the topics that wait
+    for votes, with their link (``INVITATION_TOPICS_LINE``)."""
+    if kind != "invitation" or meeting.kind != MeetingKind.MEETING \
+            or not current_app.config["INVITATION_TOPICS_LINE"]:
+        return {}
+    topics = hooks.waiting_topics()
+    count = topics.count()
+    return {"topics_waiting": count, "topics_url": topics.url()} if count else {}
 
 
 def render(mailing: MeetingMailing, member: Member) -> Mail:

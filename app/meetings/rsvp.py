@@ -135,6 +135,12 @@ def declined(meeting_id: int) -> sa.Select:
                                                Rsvp.answer == Answer.NO)
 
 
+def coming(meeting_id: int) -> sa.Select:
+    """A query of the subscribers who said they will come ("Ich komme")."""
+    return sa.select(Rsvp.subscriber_id).where(Rsvp.meeting_id == meeting_id,
+                                               Rsvp.answer == Answer.YES)
+
+
 def record(meeting: Meeting, subscriber, answer, source: AnswerSource, now=None) -> Rsvp:
     """Record (or change) the member's answer; the same answer twice changes nothing."""
     try:

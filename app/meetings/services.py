@@ -128,7 +128,7 @@ def create(*, actor: str, start, end, district=None, venue_id=None, topic=None,
     hosts = _hosts(problems, host_organisation, host_contact)
     topic = problems.check("topic", clean_text, topic, 200, _("Topic"))
     capacity = problems.check("capacity", validation.capacity, capacity)
-    record = problems.check("record", _record_text, record)
+    record = problems.check("record", record_text, record)
     problems.done()
     _check_evening(start, None, allow_same_evening)
     meeting = Meeting(
@@ -362,13 +362,14 @@ def write_record(meeting: Meeting, record: str | None, *, actor: str, now=None) 
     if meeting.status == MeetingStatus.DRAFT or meeting.status == MeetingStatus.CANCELLED \
             or meeting.start_at > (now or utcnow()):
         raise UserError(_("A record can be written once the meeting has taken place."))
-    record = _record_text(record)
+    record = record_text(record)
     meeting.record = record
     audit.record(actor, "meeting.record", f"meeting {meeting.id}", length=len(record or ""))
     return meeting
 
 
-def _record_text(record: str | None) -> str | None:
+def record_text(record: str | None) -> str | None:
+    """A record as stored: trimmed, None when empty (UserError when too long)."""
     record = (record or "").strip() or None
     if record is not None and len(record) > 20_000:
         raise UserError(_("The record is too long (at most 20,000 characters)."))

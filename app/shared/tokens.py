@@ -28,6 +28,7 @@ PURPOSE_MAX_AGE = {
     "post-read": "SUBSCRIBER_LINK_MAX_AGE",  # a post that is not public, from its mail
     "post-withdraw": "SUBSCRIBER_LINK_MAX_AGE",  # its author takes it out of the archive
     "topic-confirm": "CONFIRM_TOKEN_MAX_AGE",  # a visitor confirms a topic proposal
+    "inquiry-confirm": "CONFIRM_TOKEN_MAX_AGE",  # an asker confirms "Ich möchte das auch machen"
     "topic-member": "SUBSCRIBER_LINK_MAX_AGE",  # a member's own topics page (votes)
     "project-confirm": "CONFIRM_TOKEN_MAX_AGE",  # a visitor confirms a project proposal
     "adoption-confirm": "CONFIRM_TOKEN_MAX_AGE",  # … or an "übernommen in" entry

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from wtforms import FieldList, FormField
 
 from ..extensions import db
 from .errors import UserError
@@ -83,11 +84,27 @@ def carry_out(action, success=None, *, form=None, field=None) -> tuple[bool, obj
     return True, result
 
 
+def _field_named(form, name: str):
+    """The field of ``form`` with this HTML name, also inside a list of rows
+    (``follow_ups-0-task``); None when there is none."""
+    for field in form:
+        if field.name == name:
+            return field
+        if isinstance(field, FieldList):
+            for entry in field:
+                found = _field_named(entry, name) if isinstance(entry, FormField) else (
+                    entry if entry.name == name else None)
+                if found is not None:
+                    return found
+    return None
+
+
 def _show(error: UserError, form, field) -> None:
     unplaced = []
     for name, message in error.fields.items():
-        if form is not None and name in form:
-            form[name].errors = [*form[name].errors, message]
+        target = _field_named(form, name) if form is not None else None
+        if target is not None:
+            target.errors = [*target.errors, message]
         else:
             unplaced.append(message)
     if error.fields:

@@ -63,6 +63,8 @@ class PreferencesForm(FlaskForm):
         SelectChoice(PostDelivery.MONTHLY.value, _l("a monthly digest")),
         SelectChoice(PostDelivery.NONE.value, _l("no posts (meeting mail only)"))],
         validate_choice=False)
+    follow_up_mail = BooleanField(_l("After a meeting I said I would come to: one mail with "
+                                     "its record and the projects presented"))
     submit = SubmitField(_l("Save"))
 
 

@@ -65,6 +65,8 @@ class Subscriber(db.Model):
         enum_column(PostDelivery), default=_default_post_delivery, server_default="each")
     # A trusted member's posts go to the list without waiting for an organiser.
     trusted_poster: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # After a meeting they said they would come to: one mail with its record.
+    follow_up_mail: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

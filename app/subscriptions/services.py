@@ -388,7 +388,8 @@ def unsubscribe_by_mail(raw: bytes) -> Subscriber:
 
 
 def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, district=None,
-                       sector=None, language=None, post_delivery=None) -> None:
+                       sector=None, language=None, post_delivery=None,
+                       follow_up_mail: bool | None = None) -> None:
     """Validate everything first, then change: bad input changes nothing."""
     try:
         post_delivery = PostDelivery(post_delivery or subscriber.post_delivery)
@@ -408,6 +409,8 @@ def update_preferences(subscriber: Subscriber, *, name=None, organisation=None, 
     subscriber.sector = sector or None
     subscriber.language = language
     subscriber.post_delivery = post_delivery
+    if follow_up_mail is not None:
+        subscriber.follow_up_mail = follow_up_mail
 
 
 def personal_data(subscriber: Subscriber) -> dict:
@@ -424,6 +427,7 @@ def personal_data(subscriber: Subscriber) -> dict:
         "sector": subscriber.sector.value if subscriber.sector else None,
         "language": subscriber.language,
         "post_delivery": subscriber.post_delivery.value,
+        "follow_up_mail": subscriber.follow_up_mail,
         "status": subscriber.status.value,
         "source": subscriber.source.value,
         "created_at": when(subscriber.created_at),
@@ -502,6 +506,11 @@ def taking_posts(delivery: str) -> sa.Select:
     """A query of the IDs of members who take members' posts so (``each``, ``weekly``,
     ``monthly``)."""
     return sa.select(Subscriber.id).where(Subscriber.post_delivery == PostDelivery(delivery))
+
+
+def declining_follow_ups() -> sa.Select:
+    """A query of the IDs of members who want no mail after a meeting they came to."""
+    return sa.select(Subscriber.id).where(Subscriber.follow_up_mail.is_(False))
 
 
 def trust_poster(subscriber_id: int) -> None:

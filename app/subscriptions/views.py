@@ -131,7 +131,7 @@ def preferences(token):
         ok, _result = carry_out(lambda: subscribers.update_preferences(
             subscriber, name=form.name.data, organisation=form.organisation.data,
             district=form.district.data, sector=form.sector.data, language=form.language.data,
-            post_delivery=form.post_delivery.data),
+            post_delivery=form.post_delivery.data, follow_up_mail=form.follow_up_mail.data),
             _("Your settings have been saved."))
         if ok:
             return redirect(url_for(".preferences", token=token))

@@ -8,16 +8,17 @@ from flask import Blueprint, g, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from ..extensions import csrf
-from ..shared.districts import all_districts, by_name, by_slug
-from ..shared.forms import ButtonForm, district_choices
-from ..shared.tokens import TokenError
-from ..shared.urls import external_url
-from ..shared.web import carry_out, client_ip, or_404, organiser_required
-from . import projects
-from . import services as topics
-from .forms import (
+from ...extensions import csrf
+from ...shared.districts import all_districts, by_name, by_slug
+from ...shared.forms import ButtonForm, district_choices
+from ...shared.tokens import TokenError
+from ...shared.urls import external_url
+from ...shared.web import carry_out, client_ip, or_404, organiser_required
+from .. import inquiries, projects
+from .. import services as topics
+from ..forms import (
     AdoptionForm,
+    InquiryForm,
     LinkRequestForm,
     MemberProposalForm,
     PlanTopicForm,
@@ -213,10 +214,48 @@ def propose_project():
     return render_template("knowledge/propose_project.html", form=form), status
 
 
-@bp.get("/projekte/<int:project_id>")
+def _ask(subject, template: str, **context):
+    """A page with "Ich möchte das auch machen": the request waits for its asker's
+    confirmation by mail."""
+    form = InquiryForm(prefix="ask")
+    if form.validate_on_submit():
+        ok, inquiry = carry_out(lambda: inquiries.ask(
+            subject, name=form.name.data, email=form.email.data, message=form.message.data,
+            ip=client_ip()), form=form)
+        if ok:
+            return render_template("knowledge/check_your_mail.html", held_back=inquiry is None)
+    status = 400 if request.method == "POST" else 200
+    return render_template(template, ask=form, **context), status
+
+
+@bp.route("/projekte/<int:project_id>", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
 def project(project_id):
     found = or_404(projects.page(project_id))
-    return render_template("knowledge/project.html", page=found, phases=projects.PHASE_LABELS)
+    return _ask(found.project, "knowledge/project.html", page=found,
+                phases=projects.PHASE_LABELS)
+
+
+@bp.route("/themen/<int:topic_id>", methods=["GET", "POST"])
+@csrf.exempt  # a PublicForm: checks its own signed token
+def topic(topic_id):
+    found = or_404(topics.published(topic_id))
+    return _ask(found.topic, "knowledge/topic.html", entry=found)
+
+
+@bp.route("/anfrage/bestaetigen/<token>", methods=["GET", "POST"])
+def confirm_inquiry(token):
+    """A GET only shows the button (mail scanners open links); the POST sends."""
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            carry_out(lambda: inquiries.confirm(token))
+            return render_template("knowledge/inquiry_sent.html")
+        inquiries.check(token)
+    except TokenError:
+        return _link_problem()
+    return render_template("knowledge/confirm.html", form=form,
+                           label=_("Confirm and send the message"))
 
 
 @bp.route("/projekte/<int:project_id>/uebernommen", methods=["GET", "POST"])
