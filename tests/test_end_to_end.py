@@ -663,3 +663,242 @@ def test_a_member_writes_an_organiser_approves_and_the_archive_shows_it(service,
         problems[name] = axe_violations(browser)
         browser.save_screenshot(str(SCREENSHOTS / f"{name}-390.png"))
     assert problems == {page: [] for page in problems}
+
+
+KNOWLEDGE_SETUP = """
+from datetime import timedelta
+from app import create_app
+from app.extensions import db
+from app.meetings import services as meetings, venues
+from app.shared.database import utcnow
+from app.subscriptions import services as subscriptions
+from app.subscriptions.mails import subscriber_links
+
+app = create_app()
+with app.test_request_context():
+    subscriptions.add_person("anna@example.org", actor="setup", name="Anna Aydın",
+                             consent_note="Beim Treffen eingetragen")
+    place = venues.add_venue(actor="setup", name="Bürgerhaus Rohr", address="Rohrer Str. 1",
+                             district="Vaihingen")
+    start = utcnow().replace(second=0, microsecond=0) + timedelta(days=20)
+    meeting = meetings.create(actor="setup", start=start, end=start + timedelta(hours=2),
+                              district="Vaihingen", venue_id=place.id, allow_same_evening=True)
+    meetings.announce(meeting, actor="setup")
+    db.session.commit()
+    print(meeting.id)
+"""
+
+# The meeting has taken place (four days ago), and Anna had said "Ich komme".
+KNOWLEDGE_MEETING_HELD = """
+import sys
+from datetime import timedelta
+from app import create_app
+from app.extensions import db
+from app.meetings import rsvp, services as meetings
+from app.meetings.models import Answer, AnswerSource
+from app.shared.database import utcnow
+from app.subscriptions import services as subscriptions
+
+app = create_app()
+with app.test_request_context():
+    meeting = meetings.find(int(sys.argv[1]))
+    rsvp.record(meeting, subscriptions.find_by_email("anna@example.org"), Answer.YES,
+                AnswerSource.LINK)
+    meeting.start_at = utcnow() - timedelta(days=4, hours=2)
+    meeting.end_at = utcnow() - timedelta(days=4)
+    db.session.commit()
+"""
+
+
+# What sticks out to the right of a phone's screen (the page would scroll sideways).
+WIDER_THAN_PHONE = """
+const page = document.documentElement;
+return [...document.querySelectorAll('body *')].filter(e =>
+    (e.getBoundingClientRect().right > page.clientWidth + 1 || e.scrollWidth > e.clientWidth + 1
+     && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0)
+    && !e.closest('.table-wrap')).slice(0, 5).map(e =>
+    `${e.tagName.toLowerCase()}.${e.className} sticks out: ${e.textContent.slice(0, 40)}`
+).concat(page.scrollWidth > page.clientWidth ? ['the page scrolls sideways'] : []);
+"""
+
+
+def run_script(service, script, *args):
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=service.env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def flask_command(service, *args):
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT,
+                          env=service.env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def fill(browser, **fields):
+    """Type into the fields with these IDs (a date field gets its value as ISO text)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    for field_id, value in fields.items():
+        element = browser.find_element(By.ID, field_id.replace("__", "-"))
+        if element.tag_name == "select":
+            Select(element).select_by_value(value)
+        elif element.get_attribute("type") == "date":
+            browser.execute_script("arguments[0].value = arguments[1]", element, value)
+        else:
+            element.clear()
+            element.send_keys(value)
+
+
+def test_a_topic_and_a_project_travel_from_proposal_to_record_toolbox_and_map(service,
+                                                                               browser):
+    """Issue 26 in a browser on a phone: a visitor proposes a topic, an organiser
+    publishes it, a member shows interest, it is chosen for the Vaihingen meeting;
+    a project is proposed and published; after the meeting the organiser closes it
+    out (the count prefilled from the answers, the project presented, an insight for
+    the Werkzeugkoffer); the topic says "besprochen am", the mail after the meeting
+    reaches the member who came, the Werkzeugkoffer names the meeting, and the
+    project, taken up in Vaihingen, is an arrow on the map. axe-core on every page."""
+    from selenium.webdriver.common.by import By
+
+    meeting_id = run_script(service, KNOWLEDGE_SETUP)
+    flask_command(service, "organisers", "add", "orga@example.org")
+    browser.set_window_size(390, 844)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = {}
+
+    def look(name, heading):
+        heading_becomes(browser, heading)
+        problems[name] = axe_violations(browser) + browser.execute_script(WIDER_THAN_PHONE)
+        browser.save_screenshot(str(SCREENSHOTS / f"{name}-390.png"))
+
+    # A visitor proposes a topic and confirms it by mail.
+    browser.get(service.url + "/themen")
+    fill(browser, proposal__title="Repair Cafés gründen",
+         proposal__description="Wie fängt man an, wer hilft?", proposal__email="rita@example.net")
+    go(browser, browser.find_element(By.ID, "proposal-submit"))
+    heading_becomes(browser, "Bitte schauen Sie in Ihr Postfach")
+    open_link_in_mail(browser, service, "Bitte bestätigen Sie Ihren Themenvorschlag",
+                      "/themen/bestaetigen/")
+    heading_becomes(browser, "Vielen Dank")
+
+    # An organiser signs in and publishes it.
+    browser.get(service.url + "/organisation/anmelden")
+    browser.find_element(By.ID, "email").send_keys("orga@example.org")
+    go(browser, browser.find_element(By.ID, "submit"))
+    open_link_in_mail(browser, service, "Ihr Anmeldelink für vernetzer", "/organisation/anmelden/")
+    browser.get(service.url + "/organisation/themen/")
+    go(browser, browser.find_element(By.XPATH, '//button[normalize-space(.)="Veröffentlichen"]'))
+
+    # Anna, on the list, asks for her link and shows interest.
+    browser.get(service.url + "/themen")
+    fill(browser, link__email="anna@example.org")
+    go(browser, browser.find_element(By.ID, "link-submit"))
+    go(browser, wait_for_mail(browser, service, "Ihr Link zu den Themen"))
+    browser.get(browser.find_element(By.PARTIAL_LINK_TEXT, "/themen/mitglied/")
+                .get_attribute("href"))
+    look("themen-mitglied", "Themen")
+    go(browser, browser.find_element(By.CSS_SELECTOR, 'button[aria-label^="Interessiert mich"]'))
+    browser.get(service.url + "/themen")
+    look("themen", "Themen, die wir uns wünschen")
+    assert "1 Person interessiert sich" in browser.find_element(By.TAG_NAME, "main").text
+
+    # The organiser chooses it for the Vaihingen meeting.
+    browser.get(service.url + "/organisation/themen/")
+    look("themen-organisation", "Themen")
+    go(browser, browser.find_element(By.XPATH,
+                                     '//button[normalize-space(.)="Für dieses Treffen wählen"]'))
+    browser.get(service.url + "/themen")
+    assert "geplant für" in browser.find_element(By.TAG_NAME, "main").text
+
+    # A project, proposed by a visitor, confirmed, published.
+    browser.get(service.url + "/projekte/vorschlagen")
+    fill(browser, project__name="Repair Café", project__district="Mitte",
+         project__description="Einmal im Monat reparieren Ehrenamtliche mit Nachbarn.",
+         project__email="vera@example.net")
+    tick(browser, "project-phases-0")
+    go(browser, browser.find_element(By.ID, "project-submit"))
+    open_link_in_mail(browser, service, "Bitte bestätigen Sie Ihren Vorschlag für den "
+                      "Projektatlas", "/projekte/bestaetigen/")
+    browser.get(service.url + "/organisation/projekte/")
+    go(browser, browser.find_element(By.XPATH, '//button[normalize-space(.)="Veröffentlichen"]'))
+
+    # After the meeting: the close-out.
+    run_script(service, KNOWLEDGE_MEETING_HELD, meeting_id)
+    browser.get(f"{service.url}/organisation/treffen/{meeting_id}")
+    go(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Treffen abschließen"))
+    look("abschluss", "Abschluss: Vaihingen")
+    assert browser.find_element(By.ID, "attendance").get_attribute("value") == "1"  # Anna
+    fill(browser, walk_ins="4",
+         record="Ein Repair Café braucht zuerst einen Raum, dann Leute, die reparieren.",
+         follow_ups__0__task="Raumliste an alle schicken", follow_ups__0__person="Rita",
+         follow_ups__0__due="2027-01-15", insights__0__phase="start",
+         insights__0__text="Erst den Raum suchen, dann die Leute.")
+    tick(browser, "projects-0")
+    go(browser, browser.find_element(By.ID, "submit"))
+    assert "Das Treffen ist abgeschlossen." in browser.find_element(By.TAG_NAME, "main").text
+
+    browser.get(service.url + "/themen")
+    main = browser.find_element(By.TAG_NAME, "main").text
+    assert "besprochen am" in main
+    go(browser, browser.find_element(By.LINK_TEXT, "zum Treffen und seinem Bericht"))
+    assert "Ein Repair Café braucht zuerst einen Raum" in browser.find_element(
+        By.TAG_NAME, "main").text
+
+    # The mail after the meeting, to Anna who came.
+    flask_command(service, "jobs", "run-due")
+    go(browser, wait_for_mail(browser, service, "Was beim Treffen in Vaihingen herauskam",
+                              to="anna@example.org"))
+
+    # The Werkzeugkoffer names the meeting; the project page has its way to ask.
+    browser.get(service.url + "/werkzeugkoffer")
+    look("werkzeugkoffer", "Werkzeugkoffer")
+    start = browser.find_element(By.ID, "start").text
+    assert "Erst den Raum suchen, dann die Leute." in start and "Vaihingen" in start
+    assert "Repair Café" in start
+    go(browser, browser.find_element(By.LINK_TEXT, "Repair Café"))
+    look("projekt", "Repair Café")
+    assert "Ich möchte das auch machen" in browser.find_element(By.TAG_NAME, "main").text
+    project_url = browser.current_url
+    fill(browser, ask__name="Vera Frage", ask__email="vera@example.net",
+         ask__message="Wir möchten das in Vaihingen auch machen. Wie habt ihr angefangen?")
+    go(browser, browser.find_element(By.ID, "ask-submit"))
+    heading_becomes(browser, "Bitte schauen Sie in Ihr Postfach")
+    open_link_in_mail(browser, service, "Bitte bestätigen Sie Ihre Nachricht",
+                      "/anfrage/bestaetigen/")
+    look("anfrage-gesendet", "Vielen Dank")
+    wait_for_mail(browser, service, "Jemand möchte das auch machen: Repair Café",
+                  to="orga@example.org")  # no contact agreed: the organisers get it
+    browser.get(service.url + "/themen")
+    go(browser, browser.find_element(By.LINK_TEXT, "Repair Cafés gründen"))
+    look("thema", "Repair Cafés gründen")
+    browser.get(service.url + "/organisation/werkzeugkoffer")
+    look("werkzeugkoffer-einleitungen", "Werkzeugkoffer: Einleitungen")
+    browser.get(project_url)
+
+    # Taken up in Vaihingen: confirmed, published, an arrow on the map.
+    go(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "In Ihrem Bezirk übernommen"))
+    fill(browser, adoption__district="Vaihingen", adoption__year="2026",
+         adoption__how="Im Bürgerhaus Rohr, jeden zweiten Samstag",
+         adoption__email="vera@example.net")
+    go(browser, browser.find_element(By.ID, "adoption-submit"))
+    subject = "Bitte bestätigen Sie Ihren Vorschlag für den Projektatlas"
+
+    def second_confirmation():  # the catcher lists the newest first
+        browser.get(service.url + "/_mails/")
+        return len(browser.find_elements(By.LINK_TEXT, subject)) == 2
+
+    wait_until(browser, second_confirmation, 30)
+    open_link_in_mail(browser, service, subject, "/projekte/bestaetigen/uebernahme/")
+    browser.get(service.url + "/organisation/projekte/")
+    go(browser, browser.find_element(By.XPATH, '//button[normalize-space(.)="Veröffentlichen"]'))
+    browser.get(service.url + "/projekte")
+    look("projekte-karte", "Projekte, die wandern")
+    titles = browser.execute_script(
+        "return [...document.querySelectorAll('svg.district-map title')].map(t => t.textContent)")
+    assert "Repair Café: übernommen in Vaihingen 2026" in titles
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")  # no sideways
+    assert problems == {page: [] for page in problems}

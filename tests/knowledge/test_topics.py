@@ -88,8 +88,13 @@ def test_a_topic_from_proposal_to_discussion(app, client, runner, mailbox, sign_
         held = meetings.find(meeting_id)
         held.start_at, held.end_at = utcnow() - timedelta(days=2), utcnow() - timedelta(days=2)
         db.session.commit()
+    close_out = f"/organisation/treffen/{meeting_id}/abschluss"
+    client.post(close_out, data={"csrf_token": csrf_token(client.get(close_out).text),
+                                 "attendance": "3", "walk_ins": "0",
+                                 "record": "Repair Cafés brauchen zuerst einen Raum."})
     public = client.get("/themen").text
     assert "besprochen am" in public and f"/treffen/{meeting_id}" in public
+    assert "Repair Cafés brauchen zuerst einen Raum." in client.get(f"/treffen/{meeting_id}").text
 
 
 def test_bad_input_gets_german_messages_and_writes_nothing(app, client, runner, mailbox):
