@@ -23,6 +23,8 @@ def kind_label(kind: str) -> str:
         "forward": _("Forwarded replies"), "registration": _("NetzWerkStatt registrations"),
         "registration-offer": _("Offered places"),
         "registration-reminder": _("NetzWerkStatt reminders"),
+        "post": _("Posts by members"), "digest": _("Digests of posts"),
+        "follow-up": _("Mails after a meeting"), "inquiry": _("Requests to a project's people"),
     }
     return labels.get(kind, kind)
 

@@ -76,6 +76,8 @@ def test_a_topic_from_proposal_to_discussion(app, client, runner, mailbox, sign_
         meeting_id = meeting.id
     plan = client.get(f"/organisation/jahresplanung?jahr={utcnow().year + 1}").text
     assert "Themen mit dem meisten Interesse" in plan and "Repair Cafés gründen" in plan
+    new_meeting = client.get("/organisation/treffen/neu").text  # the meeting form offers it
+    assert "Themen mit dem meisten Interesse" in new_meeting and "Repair Cafés gründen" in new_meeting
     page = client.get("/organisation/themen/")
     chosen = client.post(f"/organisation/themen/{topic_id}/einplanen", data={
         "csrf_token": csrf_token(page.text), "meeting_id": str(meeting_id)})
