@@ -856,6 +856,8 @@ def test_a_topic_and_a_project_travel_from_proposal_to_record_toolbox_and_map(se
     browser.get(service.url + "/werkzeugkoffer")
     look("werkzeugkoffer", "Werkzeugkoffer")
     start = browser.find_element(By.ID, "start").text
+    browser.execute_script("document.getElementById('start').scrollIntoView()")
+    browser.save_screenshot(str(SCREENSHOTS / "werkzeugkoffer-start-390.png"))
     assert "Erst den Raum suchen, dann die Leute." in start and "Vaihingen" in start
     assert "Repair Café" in start
     go(browser, browser.find_element(By.LINK_TEXT, "Repair Café"))
@@ -899,6 +901,8 @@ def test_a_topic_and_a_project_travel_from_proposal_to_record_toolbox_and_map(se
     titles = browser.execute_script(
         "return [...document.querySelectorAll('svg.district-map title')].map(t => t.textContent)")
     assert "Repair Café: übernommen in Vaihingen 2026" in titles
+    browser.execute_script("document.querySelector('svg.district-map').scrollIntoView()")
+    browser.save_screenshot(str(SCREENSHOTS / "projekte-karte-pfeil-390.png"))
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")  # no sideways
     assert problems == {page: [] for page in problems}
