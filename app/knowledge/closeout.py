@@ -122,10 +122,11 @@ def _insights(problems: Problems, rows) -> list[tuple[str, str]]:
 
 
 def _projects(problems: Problems, project_ids) -> list[int]:
-    wanted = {int(value) for value in project_ids or [] if str(value).isdigit()}
+    chosen = {str(value) for value in project_ids or []}
+    wanted = {int(value) for value in chosen if value.isdigit()}
     published = set(db.session.scalars(sa.select(Project.id).where(
         Project.id.in_(wanted), Project.status == EntryStatus.PUBLISHED))) if wanted else set()
-    if len(published) != len(project_ids or []):
+    if len(published) != len(chosen):
         problems.add("projects", _("Please choose projects from the atlas."))
     return sorted(published)
 

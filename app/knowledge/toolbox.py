@@ -83,6 +83,8 @@ def intros() -> dict[str, str]:
 def write_intros(texts: dict[str, str | None], *, actor: str) -> None:
     """The organisers' introductions, one per phase (empty: none). Every phase's
     problem at once; nothing is changed then."""
+    if set(texts) - set(PHASES):
+        raise UserError(_("Please choose one of the phases."))
     problems = Problems()
     cleaned = {}
     for key in PHASES:
@@ -91,9 +93,6 @@ def write_intros(texts: dict[str, str | None], *, actor: str) -> None:
             problems.add(key, _("%(field)s is too long (at most %(max)d characters).",
                                 field=PHASE_LABELS[key], max=MAX_INTRO))
         cleaned[key] = text or None
-    unknown = set(texts) - set(PHASES)
-    if unknown:
-        raise UserError(_("Please choose one of the phases."))
     problems.done()
     stored = {intro.phase: intro for intro in db.session.scalars(sa.select(PhaseIntro))}
     for key, text in cleaned.items():
