@@ -14,7 +14,7 @@ from app.knowledge import closeout
 from app.knowledge.models import CloseOut, FollowUp, Insight, Presentation, Project
 from app.meetings import rsvp
 from app.meetings import services as meetings
-from app.meetings.models import Answer, AnswerSource
+from app.meetings.models import Answer, AnswerSource, MeetingKind
 from app.shared.database import utcnow
 from app.subscriptions import services as subscriptions
 from app.subscriptions.mails import subscriber_links
@@ -193,3 +193,21 @@ def test_organisers_introduce_each_phase(app, client, sign_in):
     toolbox = client.get("/werkzeugkoffer").text
     assert "Wer fängt an, und mit wem?" in toolbox
     assert toolbox.count("Noch nichts.") == 8
+
+
+def test_a_netzwerkstatt_s_results_go_into_the_werkzeugkoffer(app, client, sign_in):
+    with app.test_request_context():
+        workshop = announced_meeting("Mitte", kind=MeetingKind.WORKSHOP, capacity=60)
+        workshop.start_at = utcnow() - timedelta(days=30, hours=6)
+        workshop.end_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+        workshop_id = workshop.id
+    sign_in("orga@example.org")
+    url = f"/organisation/treffen/{workshop_id}/abschluss"
+    client.post(url, data=close_out_data(
+        client.get(url).text, **{"insights-0-phase": "stolpersteine",
+                                 "insights-0-text": "Konflikte früh ansprechen."}))
+    toolbox = client.get("/werkzeugkoffer").text
+    part = toolbox[toolbox.index('id="stolpersteine"'):toolbox.index('id="netzwerk"')]
+    assert "Konflikte früh ansprechen." in part
+    assert re.search(r"NetzWerkStatt 20\d\d, Mitte", part)
