@@ -81,7 +81,7 @@ DEFAULTS = {
     "OUTBOX_HEARTBEAT_TIMEOUT": 60,  # a sender silent this long is taken for dead
     # The mailbox's ration, as the provider states it ("100/hour;1000/day"); empty: none.
     "MAIL_QUOTA": "",
-    "MAIL_QUOTA_PERSONAL_SHARE": 10,  # per cent of each window list mail leaves free
+    "MAIL_QUOTA_PERSONAL_SHARE": 10,  # per cent of each window kept for mail to one person
     "MAIL_RATE_PER_MINUTE": 0,  # deprecated: read once into MAIL_QUOTA ("N/minute")
     "MAIL_CONNECTIONS": 1,  # SMTP connections (senders) of each worker, used in parallel
     "OUTBOX_BATCH": 20,  # mails a sender claims at a time (a confirmation waits at most these)

@@ -8,8 +8,10 @@ lets more through in any stretch of that length than a host's window does, howev
 the host counts (from the full hour, from the first mail, or sliding too).
 
 Mail to one person may use the whole window; list mail leaves a share of each window
-free (``MAIL_QUOTA_PERSONAL_SHARE``, at least one mail), so that a confirmation
-or a sign-in link goes out within a minute even while a mailing waits for the quota.
+(``MAIL_QUOTA_PERSONAL_SHARE``, at least one mail) to mail for one person, so that a
+confirmation or a sign-in link goes out within a minute even while a mailing waits
+for the quota. What mail to one person has used of that share in a window is used,
+not left free again: list mail takes every slot but the share's unused rest.
 """
 
 import math
@@ -60,17 +62,23 @@ def _pause_row() -> RelayPause:
     return db.session.get(RelayPause, 1, populate_existing=True)
 
 
-def _used(now: datetime, spans: list[int]) -> list[int]:
-    """Mails sent within each of ``spans`` seconds before ``now``, plus those being sent."""
+def _used(now: datetime, spans: list[int]) -> list[tuple[int, int]]:
+    """Mails sent within each of ``spans`` seconds before ``now``, plus those being
+    sent: (all of them, those to one person)."""
     if not spans:
         return []
-    sending = db.session.scalar(sa.select(sa.func.count()).select_from(OUTBOX).where(
-        OUTBOX.c.status == OutboxStatus.SENDING.value))
-    row = db.session.execute(sa.select(*(
-        sa.func.coalesce(sa.func.sum(sa.case((OUTBOX.c.sent_at > now - timedelta(seconds=span),
-                                              1), else_=0)), 0)
-        for span in spans)).where(OUTBOX.c.sent_at > now - timedelta(seconds=max(spans)))).one()
-    return [sending + count for count in row]
+    personal = sa.not_(OUTBOX.c.list_mail)
+    sending = db.session.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((personal, 1), else_=0)), 0))
+        .where(OUTBOX.c.status == OutboxStatus.SENDING.value)).one()
+    counts = []
+    for span in spans:
+        recent = OUTBOX.c.sent_at > now - timedelta(seconds=span)
+        counts += [sa.func.coalesce(sa.func.sum(sa.case((recent, 1), else_=0)), 0),
+                   sa.func.coalesce(sa.func.sum(sa.case((recent & personal, 1), else_=0)), 0)]
+    row = db.session.execute(sa.select(*counts).where(
+        OUTBOX.c.sent_at > now - timedelta(seconds=max(spans)))).one()
+    return [(sending[0] + row[2 * i], sending[1] + row[2 * i + 1]) for i in range(len(spans))]
 
 
 def allowance(now: datetime) -> tuple[int, int]:
@@ -83,9 +91,9 @@ def allowance(now: datetime) -> tuple[int, int]:
     if not quota:
         return math.inf, math.inf
     used = _used(now, [window.seconds for window in quota])
-    personal = min(window.amount - count for window, count in zip(quota, used, strict=True))
-    listed = min(window.amount - window.reserved - count
-                 for window, count in zip(quota, used, strict=True))
+    personal = min(window.amount - count for window, (count, _) in zip(quota, used, strict=True))
+    listed = min(window.amount - count - max(window.reserved - to_people, 0)
+                 for window, (count, to_people) in zip(quota, used, strict=True))
     return max(personal, 0), max(listed, 0)
 
 
@@ -146,7 +154,8 @@ def finish_time(mails: int, now: datetime) -> datetime:
     start = paused_until(now) or now
     if not windows():
         return start
-    return start + _time_for(mails, _used(now, [window.seconds for window in windows()]))
+    used = _used(now, [window.seconds for window in windows()])
+    return start + _time_for(mails, [count for count, _ in used])
 
 
 def duration(mails: int) -> timedelta:
