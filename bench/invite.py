@@ -190,12 +190,15 @@ def work(database: str, port: int, dkim: bool, ed25519: bool, connections: int) 
 
         def unfinished() -> bool:
             """Anything queued or being sent, or nothing queued yet (the other worker
-            queues). Asked as EXISTS, which stops at the first row: counting scanned
-            the whole outbox every 50 ms and took a core from the database at 100,000.
-            The transaction ends at once: on SQLite it holds the lock."""
+            queues). Asked as EXISTS, one status at a time, so that each walks its own
+            partial index and stops at the first row: counting, or one EXISTS with
+            ``status IN (…)``, scanned the whole outbox every 50 ms (at 100,000 a core
+            of the database, or a third of the SQLite worker's CPU). The transaction
+            ends at once: on SQLite it holds the lock."""
             try:
                 return bool(db.session.scalar(db.text(
-                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE status IN ('queued', 'sending'))"
+                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued')"
+                    " OR EXISTS (SELECT 1 FROM outbox WHERE status = 'sending')"
                     " OR NOT EXISTS (SELECT 1 FROM outbox)")))
             finally:
                 db.session.rollback()

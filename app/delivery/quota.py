@@ -7,11 +7,11 @@ out (its ``sent_at``), and a mail being sent counts at once. A sliding window ne
 lets more through in any stretch of that length than a host's window does, however
 the host counts (from the full hour, from the first mail, or sliding too).
 
-Mail to one person may use the whole window; list mail leaves a share of each window
-(``MAIL_QUOTA_PERSONAL_SHARE``, at least one mail) to mail for one person, so that a
+Mail to one person may use the whole window. A share of each window
+(``MAIL_QUOTA_PERSONAL_SHARE``, at least one mail) is kept for it, so that a
 confirmation or a sign-in link goes out within a minute even while a mailing waits
-for the quota. What mail to one person has used of that share in a window is used,
-not left free again: list mail takes every slot but the share's unused rest.
+for the quota: list mail may take any slot of a window but what mail to one person
+has not yet used of that share.
 """
 
 import math
