@@ -145,9 +145,10 @@ def test_the_ration_in_numbers(app):
         assert quota.duration(2000) == timedelta(days=2)  # the day's ration decides
         assert quota.in_words() == "100 Mails je 1 Stunde, 1.000 Mails je 1 Tag"
         assert (quota.Window(1, 60).reserved, quota.Window(5, 60).reserved) == (0, 1)
-        # What mail to one person used of the share is used: list mail leaves free only
-        # the rest of it (4 of 10 after six confirmations), and the whole window is used.
-        sent = [{"key": f"k{n}", "kind": "confirm", "list_mail": n >= 6, "recipient": "x@y.de",
+        # Six confirmations in the hour used six of the ten kept for mail to one person:
+        # list mail leaves only the other four free, and the whole hour can be used.
+        sent = [{"key": f"k{n}", "kind": "invitation" if n >= 6 else "confirm",
+                 "list_mail": n >= 6, "recipient": "x@y.de",
                  "code": f"c{n}", "status": "sent", "attempts": 0, "sent_at": utcnow(),
                  "next_attempt_at": utcnow(), "created_at": utcnow()} for n in range(46)]
         db.session.execute(sa.insert(OutboxMessage.__table__), sent)
